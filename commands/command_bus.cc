@@ -1,0 +1,284 @@
+// The single-writer command bus with group commit.
+#include "commands/command_bus.h"
+
+#include <algorithm>
+#include <future>
+
+#include "events/log.h"
+
+namespace portail::commands {
+namespace {
+
+constexpr size_t kRehydrateChunk = 1024;
+
+// Serialises an event as the record the store will write, minus position and hashes, so a state
+// can fold it before the batch is durable.
+std::string ProvisionalRecord(flatbuffers::FlatBufferBuilder& fbb, const std::string& stream,
+                              uint64_t version, const Command& command, Micros now,
+                              const schema::PayloadUnion& payload) {
+  fbb.Clear();
+  auto stream_off = fbb.CreateString(stream);
+  auto actor_off = fbb.CreateString(command.actor);
+  auto command_off = fbb.CreateString(command.command_id);
+  auto correlation_off = fbb.CreateString(command.correlation_id);
+  auto payload_off = payload.Pack(fbb);
+  auto root = schema::CreateEventRecord(fbb, 0, stream_off, version, now, actor_off, command_off,
+                                        correlation_off, nullptr, nullptr, payload.type,
+                                        payload_off);
+  fbb.Finish(root);
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+}  // namespace
+
+void BusMetrics::Render(std::string* out, size_t queue_depth) const {
+  RenderHeader(out, "portail_commands_total", "counter", "Commands by outcome.");
+  auto line = [out](std::string_view result, const Counter& c) {
+    out->append("portail_commands_total{result=\"").append(result).append("\"} ");
+    out->append(std::to_string(c.value())).push_back('\n');
+  };
+  line("ok", commands_ok);
+  line("duplicate", commands_duplicate);
+  line("rejected", commands_rejected);
+  line("failed", commands_failed);
+  RenderHeader(out, "portail_events_appended_total", "counter", "Events appended to the log.");
+  out->append("portail_events_appended_total ")
+      .append(std::to_string(events_appended.value()))
+      .push_back('\n');
+  RenderHeader(out, "portail_batch_commands", "histogram", "Commands per group-commit batch.");
+  batch_size.Render(out, "portail_batch_commands", "");
+  RenderHeader(out, "portail_batch_write_seconds", "histogram",
+               "Time of the synced batch write, fsync included.");
+  write_seconds.Render(out, "portail_batch_write_seconds", "");
+  RenderHeader(out, "portail_command_queue_depth", "gauge", "Commands waiting for the writer.");
+  out->append("portail_command_queue_depth ").append(std::to_string(queue_depth)).push_back('\n');
+}
+
+CommandBus::CommandBus(events::EventStore* store, const AggregateRegistry* registry,
+                       const Clock* clock, BusOptions options)
+    : store_(store), registry_(registry), clock_(clock), options_(options) {
+  writer_ = std::thread([this] { Run(); });
+}
+
+CommandBus::~CommandBus() { Stop(); }
+
+void CommandBus::Submit(std::unique_ptr<Command> command, Callback done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_ && queue_.size() < options_.queue_capacity) {
+      queue_.push_back(Item{std::move(command), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  metrics_.commands_failed.Add();
+  done(Fail(ErrorCode::kUnavailable, "the server is busy or stopping; please retry"));
+}
+
+Result<CommandOutcome> CommandBus::Execute(std::unique_ptr<Command> command) {
+  std::promise<Result<CommandOutcome>> promise;
+  auto future = promise.get_future();
+  Submit(std::move(command),
+         [&promise](Result<CommandOutcome> outcome) { promise.set_value(std::move(outcome)); });
+  return future.get();
+}
+
+void CommandBus::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+size_t CommandBus::QueueDepth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void CommandBus::Run() {
+  std::vector<Item> items;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      for (size_t i = 0; i < n; ++i) {
+        items.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    ProcessBatch(items);
+    items.clear();
+  }
+}
+
+Result<const AggregateState*> CommandBus::CachedState(const std::string& stream) {
+  auto found = cache_.find(stream);
+  if (found != cache_.end()) return found->second.get();
+  std::unique_ptr<AggregateState> state = registry_->Make(stream);
+  for (;;) {
+    auto chunk = store_->ReadStream(stream, state->version() + 1, kRehydrateChunk);
+    if (!chunk) return std::unexpected(chunk.error());
+    for (const auto& event : *chunk) state->Apply(event.record());
+    if (chunk->size() < kRehydrateChunk) break;
+  }
+  if (cache_.size() >= options_.max_cached_states) cache_.clear();
+  return cache_.emplace(stream, std::move(state)).first->second.get();
+}
+
+void CommandBus::ProcessBatch(std::vector<Item>& items) {
+  const Micros now = clock_->Now();
+  // States as this batch leaves them; committed to the cache once the batch is durable.
+  std::unordered_map<std::string, std::unique_ptr<AggregateState>> overlay;
+  std::vector<events::AppendRequest> requests;
+  std::vector<size_t> request_item;  // request index -> item index
+  std::vector<std::vector<std::string>> request_streams;
+  std::vector<std::any> replies(items.size());
+  std::unordered_map<std::string, size_t> batch_command_ids;
+  flatbuffers::FlatBufferBuilder fbb(512);
+
+  auto overlay_state = [&](const std::string& stream) -> Result<AggregateState*> {
+    auto found = overlay.find(stream);
+    if (found != overlay.end()) return found->second.get();
+    auto cached = CachedState(stream);
+    if (!cached) return std::unexpected(cached.error());
+    return overlay.emplace(stream, (*cached)->Clone()).first->second.get();
+  };
+
+  for (size_t i = 0; i < items.size(); ++i) {
+    Command& command = *items[i].command;
+    auto fail = [&](Error error) {
+      metrics_.commands_rejected.Add();
+      items[i].done(std::unexpected(std::move(error)));
+      items[i].done = nullptr;
+    };
+    if (!command.command_id.empty()) {
+      if (batch_command_ids.contains(command.command_id)) {
+        // Decided earlier in this batch: the store answers with the first one's positions.
+      } else if (auto applied = store_->CommandPositions(command.command_id); !applied) {
+        fail(applied.error());
+        continue;
+      } else if (applied->has_value()) {
+        metrics_.commands_duplicate.Add();
+        items[i].done(CommandOutcome{std::move(**applied), true, {}});
+        items[i].done = nullptr;
+        continue;
+      }
+    }
+    std::vector<std::string> read_streams = command.Streams();
+    States states;
+    std::optional<Error> load_error;
+    for (const auto& stream : read_streams) {
+      auto state = overlay_state(stream);
+      if (!state) {
+        load_error.emplace(state.error());
+        break;
+      }
+      states.Put(stream, *state);
+    }
+    if (load_error) {
+      fail(std::move(*load_error));
+      continue;
+    }
+    bool duplicate_in_batch = batch_command_ids.contains(command.command_id);
+    auto decision = duplicate_in_batch ? Result<Decision>(Decision{}) : command.Decide(states, now);
+    if (!decision) {
+      fail(std::move(decision.error()));
+      continue;
+    }
+
+    events::AppendRequest request;
+    request.command_id = command.command_id;
+    request.correlation_id = command.correlation_id;
+    request.actor = command.actor;
+    request.recorded_at_us = now;
+    std::vector<std::string> touched;
+    for (auto& append : decision->appends) {
+      auto read = std::find(read_streams.begin(), read_streams.end(), append.stream);
+      if (read != read_streams.end()) {
+        uint64_t seen = states.Get(append.stream).version();
+        append.expected = events::ExpectedVersion::Exact(seen);
+      }
+      touched.push_back(append.stream);
+    }
+    // Streams read but not written are checked too, so a decision never rests on a stale read.
+    for (const auto& stream : read_streams) {
+      if (std::find(touched.begin(), touched.end(), stream) == touched.end()) {
+        decision->appends.push_back(
+            {stream, events::ExpectedVersion::Exact(states.Get(stream).version()), {}});
+      }
+    }
+    if (!duplicate_in_batch) {
+      // Fold the new events into the batch's states so later commands see them.
+      for (const auto& append : decision->appends) {
+        if (append.events.empty()) continue;
+        auto state = overlay_state(append.stream);
+        if (!state) {
+          load_error.emplace(state.error());
+          break;
+        }
+        for (const auto& payload : append.events) {
+          uint64_t version = (*state)->version() + 1;
+          if ((*state)->folds_events()) {
+            std::string record =
+                ProvisionalRecord(fbb, append.stream, version, command, now, payload);
+            (*state)->Apply(*flatbuffers::GetRoot<schema::EventRecord>(record.data()));
+          } else {
+            (*state)->SetVersion(version);
+          }
+        }
+      }
+      if (load_error) {
+        // Nothing was written; forget any partly folded state.
+        for (const auto& stream : touched) overlay.erase(stream);
+        fail(std::move(*load_error));
+        continue;
+      }
+      if (!command.command_id.empty()) batch_command_ids.emplace(command.command_id, i);
+    }
+    request.streams = std::move(decision->appends);
+    replies[i] = std::move(decision->reply);
+    request_streams.push_back(read_streams);
+    for (const auto& stream : touched) request_streams.back().push_back(stream);
+    requests.push_back(std::move(request));
+    request_item.push_back(i);
+  }
+
+  if (requests.empty()) return;
+  events::BatchStats stats;
+  auto results = store_->AppendBatch(requests, &stats);
+  metrics_.batch_size.Observe(static_cast<double>(requests.size()));
+  metrics_.write_seconds.Observe(static_cast<double>(stats.write_micros) / 1e6);
+  metrics_.events_appended.Add(stats.events_written);
+
+  // A stream touched by any failed request may hold folded events that were never written.
+  std::vector<std::string> stale;
+  for (size_t r = 0; r < results.size(); ++r) {
+    if (!results[r] || results[r]->duplicate) {
+      for (const auto& stream : request_streams[r]) stale.push_back(stream);
+    }
+  }
+  for (auto& [stream, state] : overlay) cache_[stream] = std::move(state);
+  for (const auto& stream : stale) cache_.erase(stream);
+  if (cache_.size() > options_.max_cached_states) cache_.clear();
+
+  for (size_t r = 0; r < results.size(); ++r) {
+    Item& item = items[request_item[r]];
+    if (!results[r]) {
+      bool storage = results[r].error().code == ErrorCode::kIoError ||
+                     results[r].error().code == ErrorCode::kCorruption;
+      (storage ? metrics_.commands_failed : metrics_.commands_rejected).Add();
+      item.done(std::unexpected(std::move(results[r].error())));
+      continue;
+    }
+    (results[r]->duplicate ? metrics_.commands_duplicate : metrics_.commands_ok).Add();
+    item.done(CommandOutcome{std::move(results[r]->positions), results[r]->duplicate,
+                             std::move(replies[request_item[r]])});
+  }
+}
+
+}  // namespace portail::commands

@@ -1,0 +1,48 @@
+// Errors as values: a stable code and a message fit to show a user.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace portail {
+
+// Stable error codes. Domain issues append specific codes; ErrorCodeName() gives the wire name and
+// the server maps each code to one HTTP status.
+enum class ErrorCode {
+  kInvalid,           // the input is malformed or breaks a rule
+  kNotFound,          // no such thing (or not visible to the caller)
+  kConflict,          // expected version mismatch or concurrent change
+  kAlreadyExists,     // uniqueness violated
+  kForbidden,         // authenticated but not allowed
+  kUnauthenticated,   // no valid session
+  kUnavailable,       // try again later (queue full, shutting down)
+  kPayloadTooLarge,   // body over the limit
+  kMethodNotAllowed,  // route exists, method does not
+  kCorruption,        // the log does not verify
+  kIoError,           // storage failure
+  kInternal,          // a bug
+};
+
+// The wire name of `code`, e.g. "not_found".
+std::string_view ErrorCodeName(ErrorCode code);
+
+struct Error {
+  ErrorCode code;
+  std::string message;
+
+  Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+
+// A result that carries nothing but success or an error.
+using Status = std::expected<void, Error>;
+
+inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(std::in_place, code, std::move(message));
+}
+
+}  // namespace portail
