@@ -27,9 +27,7 @@ class States {
   const T* As(std::string_view stream) const {
     return dynamic_cast<const T*>(&Get(stream));
   }
-  void Put(std::string stream, const AggregateState* state) {
-    states_[std::move(stream)] = state;
-  }
+  void Put(std::string stream, const AggregateState* state) { states_[std::move(stream)] = state; }
 
  private:
   std::unordered_map<std::string, const AggregateState*> states_;

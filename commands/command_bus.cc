@@ -22,9 +22,9 @@ std::string ProvisionalRecord(flatbuffers::FlatBufferBuilder& fbb, const std::st
   auto command_off = fbb.CreateString(command.command_id);
   auto correlation_off = fbb.CreateString(command.correlation_id);
   auto payload_off = payload.Pack(fbb);
-  auto root = schema::CreateEventRecord(fbb, 0, stream_off, version, now, actor_off, command_off,
-                                        correlation_off, nullptr, nullptr, payload.type,
-                                        payload_off);
+  auto root =
+      schema::CreateEventRecord(fbb, 0, stream_off, version, now, actor_off, command_off,
+                                correlation_off, nullptr, nullptr, payload.type, payload_off);
   fbb.Finish(root);
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }

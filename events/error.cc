@@ -29,6 +29,12 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "io_error";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kUnsupportedMediaType:
+      return "unsupported_media_type";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kHeaderTooLarge:
+      return "header_too_large";
   }
   return "internal";
 }

@@ -5,34 +5,47 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace portail {
 
 // Stable error codes. Domain issues append specific codes; ErrorCodeName() gives the wire name and
 // the server maps each code to one HTTP status.
 enum class ErrorCode {
-  kInvalid,           // the input is malformed or breaks a rule
-  kNotFound,          // no such thing (or not visible to the caller)
-  kConflict,          // expected version mismatch or concurrent change
-  kAlreadyExists,     // uniqueness violated
-  kForbidden,         // authenticated but not allowed
-  kUnauthenticated,   // no valid session
-  kUnavailable,       // try again later (queue full, shutting down)
-  kPayloadTooLarge,   // body over the limit
-  kMethodNotAllowed,  // route exists, method does not
-  kCorruption,        // the log does not verify
-  kIoError,           // storage failure
-  kInternal,          // a bug
+  kInvalid,               // the input is malformed or breaks a rule
+  kNotFound,              // no such thing (or not visible to the caller)
+  kConflict,              // expected version mismatch or concurrent change
+  kAlreadyExists,         // uniqueness violated
+  kForbidden,             // authenticated but not allowed
+  kUnauthenticated,       // no valid session
+  kUnavailable,           // try again later (queue full, shutting down)
+  kPayloadTooLarge,       // body over the limit
+  kMethodNotAllowed,      // route exists, method does not
+  kCorruption,            // the log does not verify
+  kIoError,               // storage failure
+  kInternal,              // a bug
+  kUnsupportedMediaType,  // a body that is not JSON
+  kTimeout,               // the client was too slow
+  kHeaderTooLarge,        // request headers over the limit
 };
 
 // The wire name of `code`, e.g. "not_found".
 std::string_view ErrorCodeName(ErrorCode code);
 
+// One field's problem in a rejected input: which field and why.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
 struct Error {
   ErrorCode code;
   std::string message;
+  std::vector<FieldError> fields;  // per-field details, when the input had several problems
 
   Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
+  Error(ErrorCode c, std::string m, std::vector<FieldError> f)
+      : code(c), message(std::move(m)), fields(std::move(f)) {}
 };
 
 template <class T>

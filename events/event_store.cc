@@ -202,7 +202,7 @@ class EventStore::Impl {
   std::vector<ViewCf> views;
 
   std::mutex write_mu;
-  Hash chain_head{};                                      // guarded by write_mu
+  Hash chain_head{};                                       // guarded by write_mu
   std::unordered_map<std::string, uint64_t> stream_heads;  // guarded by write_mu
   flatbuffers::FlatBufferBuilder fbb{1024};                // guarded by write_mu
   std::atomic<uint64_t> head{0};
@@ -276,10 +276,9 @@ class EventStore::Impl {
     auto command_off = fbb.CreateString(request.command_id);
     auto correlation_off = fbb.CreateString(request.correlation_id);
     auto payload_off = payload.Pack(fbb);
-    auto root = schema::CreateEventRecord(fbb, position, stream_off, version,
-                                          request.recorded_at_us, actor_off, command_off,
-                                          correlation_off, &prev_digest, &zero_digest,
-                                          payload.type, payload_off);
+    auto root = schema::CreateEventRecord(
+        fbb, position, stream_off, version, request.recorded_at_us, actor_off, command_off,
+        correlation_off, &prev_digest, &zero_digest, payload.type, payload_off);
     fbb.Finish(root);
     std::string bytes(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
     Hash hash = ChainHash(prev, position, bytes);
@@ -364,9 +363,8 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
   rocksdb::Status s;
   if (impl->options.read_only) {
     db_options.max_open_files = -1;
-    std::string secondary = impl->options.secondary_path.empty()
-                                ? path + "/.secondary"
-                                : impl->options.secondary_path;
+    std::string secondary =
+        impl->options.secondary_path.empty() ? path + "/.secondary" : impl->options.secondary_path;
     s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary, descriptors, &impl->handles,
                                      &impl->db);
   } else {
@@ -406,8 +404,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
     for (auto& view : impl->views) {
       std::string cp;
       uint64_t checkpoint = 0;
-      if (impl->db->Get(rocksdb::ReadOptions(), view.cf,
-                        rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp)
+      if (impl->db
+              ->Get(rocksdb::ReadOptions(), view.cf,
+                    rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp)
               .ok()) {
         checkpoint = DecodeBigEndian64(cp);
       }
@@ -454,8 +453,7 @@ std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const Append
   for (const AppendRequest& request : requests) {
     // Idempotency: a command id applied before (or earlier in this batch) writes nothing.
     if (!request.command_id.empty()) {
-      if (auto found = pending_commands.find(request.command_id);
-          found != pending_commands.end()) {
+      if (auto found = pending_commands.find(request.command_id); found != pending_commands.end()) {
         const auto& original = results[found->second];
         if (original) {
           results.push_back(AppendResult{original->positions, true});
@@ -465,8 +463,8 @@ std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const Append
         continue;
       }
       std::string value;
-      rocksdb::Status s = im.db->Get(rocksdb::ReadOptions(), im.commands, request.command_id,
-                                     &value);
+      rocksdb::Status s =
+          im.db->Get(rocksdb::ReadOptions(), im.commands, request.command_id, &value);
       if (s.ok()) {
         results.push_back(AppendResult{DecodePositions(value), true});
         continue;
@@ -500,10 +498,9 @@ std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const Append
         break;
       }
       if (!append.expected.is_any() && append.expected.version() != current[i]) {
-        error.emplace(ErrorCode::kConflict,
-                      "stream " + append.stream + " is at version " +
-                          std::to_string(current[i]) + ", expected version " +
-                          std::to_string(append.expected.version()));
+        error.emplace(ErrorCode::kConflict, "stream " + append.stream + " is at version " +
+                                                std::to_string(current[i]) + ", expected version " +
+                                                std::to_string(append.expected.version()));
       }
     }
     if (error) {
@@ -578,8 +575,7 @@ std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const Append
 }
 
 Result<std::vector<StoredEvent>> EventStore::ReadStream(std::string_view stream,
-                                                        uint64_t from_version,
-                                                        size_t max) const {
+                                                        uint64_t from_version, size_t max) const {
   const Impl& im = *impl_;
   if (im.db == nullptr) return Fail(ErrorCode::kUnavailable, "the event store is closed");
   std::vector<StoredEvent> out;
@@ -618,8 +614,7 @@ Status EventStore::ScanAll(uint64_t from_position,
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(im.db->NewIterator(ro, im.events));
-  for (it->Seek(EncodeBigEndian64(std::max<uint64_t>(from_position, 1))); it->Valid();
-       it->Next()) {
+  for (it->Seek(EncodeBigEndian64(std::max<uint64_t>(from_position, 1))); it->Valid(); it->Next()) {
     if (!fn(*flatbuffers::GetRoot<schema::EventRecord>(it->value().data()))) break;
   }
   if (!it->status().ok()) return std::unexpected(FromRocks(it->status(), "reading the log"));
@@ -661,9 +656,9 @@ Result<uint64_t> EventStore::Checkpoint(std::string_view projection_name) const 
   for (const auto& view : impl_->views) {
     if (view.projection->name() != projection_name) continue;
     std::string cp;
-    rocksdb::Status s = impl_->db->Get(
-        rocksdb::ReadOptions(), view.cf,
-        rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp);
+    rocksdb::Status s =
+        impl_->db->Get(rocksdb::ReadOptions(), view.cf,
+                       rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp);
     if (s.IsNotFound()) return uint64_t{0};
     if (!s.ok()) return std::unexpected(FromRocks(s, "reading a checkpoint"));
     return DecodeBigEndian64(cp);
@@ -708,10 +703,9 @@ Result<VerifyReport> EventStore::Verify() const {
       return bad(position, "the record's bytes do not match its hash");
     }
     std::string indexed;
-    rocksdb::Status s =
-        im.db->Get(rocksdb::ReadOptions(), im.streams,
-                   StreamKey(record->stream_id()->string_view(), record->stream_version()),
-                   &indexed);
+    rocksdb::Status s = im.db->Get(
+        rocksdb::ReadOptions(), im.streams,
+        StreamKey(record->stream_id()->string_view(), record->stream_version()), &indexed);
     if (!s.ok() || indexed.size() != 8 || DecodeBigEndian64(indexed) != position) {
       return bad(position, "the stream index does not point at this record");
     }
@@ -743,8 +737,8 @@ Result<VerifyReport> EventStore::Verify() const {
   }
   if (entries != report.events_checked) {
     return bad(report.head_position, "the stream index has " + std::to_string(entries) +
-                                         " entries for " +
-                                         std::to_string(report.events_checked) + " records");
+                                         " entries for " + std::to_string(report.events_checked) +
+                                         " records");
   }
   if (report.events_checked > 0) {
     std::string chain_head;
@@ -757,8 +751,9 @@ Result<VerifyReport> EventStore::Verify() const {
   for (const auto& view : im.views) {
     std::string cp;
     uint64_t checkpoint = 0;
-    if (im.db->Get(rocksdb::ReadOptions(), view.cf,
-                   rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp)
+    if (im.db
+            ->Get(rocksdb::ReadOptions(), view.cf,
+                  rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &cp)
             .ok()) {
       checkpoint = DecodeBigEndian64(cp);
     }
