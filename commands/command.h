@@ -56,6 +56,14 @@ class Command {
   std::string actor;
 };
 
+// Wraps a payload table (object API, e.g. schema::AccountActivatedT) as a union member.
+template <class T>
+schema::PayloadUnion MakePayload(T value) {
+  schema::PayloadUnion payload;
+  payload.Set(std::move(value));
+  return payload;
+}
+
 // What the caller of a command receives once its events are durable.
 struct CommandOutcome {
   std::vector<uint64_t> positions;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <future>
+#include <unordered_set>
 
 #include "events/log.h"
 
@@ -139,6 +140,12 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
   std::vector<std::vector<std::string>> request_streams;
   std::vector<std::any> replies(items.size());
   std::unordered_map<std::string, size_t> batch_command_ids;
+  // Streams whose cached state may not match the log once this batch is done.
+  std::vector<std::string> stale;
+  // Streams appended to in this batch without their state in memory (see the fold below).
+  std::unordered_set<std::string> blind;
+  // Commands that read a blind stream: they run in the next batch, in order.
+  std::vector<Item> deferred;
   flatbuffers::FlatBufferBuilder fbb(512);
 
   auto overlay_state = [&](const std::string& stream) -> Result<AggregateState*> {
@@ -170,6 +177,11 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
       }
     }
     std::vector<std::string> read_streams = command.Streams();
+    if (std::any_of(read_streams.begin(), read_streams.end(),
+                    [&](const std::string& s) { return blind.contains(s); })) {
+      deferred.push_back(std::move(items[i]));
+      continue;
+    }
     States states;
     std::optional<Error> load_error;
     for (const auto& stream : read_streams) {
@@ -213,30 +225,54 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
       }
     }
     if (!duplicate_in_batch) {
-      // Fold the new events into the batch's states so later commands see them.
+      // Expected versions the decider set on streams it did not read are checked before folding:
+      // a request the store would refuse must not leave its events in the batch's states.
+      std::optional<Error> refused;
       for (const auto& append : decision->appends) {
-        if (append.events.empty()) continue;
+        if (append.expected.is_any()) continue;
         auto state = overlay_state(append.stream);
         if (!state) {
-          load_error.emplace(state.error());
+          refused.emplace(state.error());
           break;
         }
-        for (const auto& payload : append.events) {
-          uint64_t version = (*state)->version() + 1;
-          if ((*state)->folds_events()) {
-            std::string record =
-                ProvisionalRecord(fbb, append.stream, version, command, now, payload);
-            (*state)->Apply(*flatbuffers::GetRoot<schema::EventRecord>(record.data()));
-          } else {
-            (*state)->SetVersion(version);
-          }
+        if ((*state)->version() != append.expected.version()) {
+          refused.emplace(ErrorCode::kConflict, "stream " + append.stream + " is at version " +
+                                                    std::to_string((*state)->version()) +
+                                                    ", expected version " +
+                                                    std::to_string(append.expected.version()));
+          stale.push_back(append.stream);  // in case the cache, not the decider, is wrong
+          break;
         }
       }
-      if (load_error) {
-        // Nothing was written; forget any partly folded state.
-        for (const auto& stream : touched) overlay.erase(stream);
-        fail(std::move(*load_error));
+      if (refused) {
+        fail(std::move(*refused));
         continue;
+      }
+      // Fold the new events into the batch's states so later commands see them. A stream
+      // written without being read ("blind", e.g. the outbox) is folded only if its state is
+      // already in memory; otherwise it is not loaded at all, and a later command of this batch
+      // that reads it waits for the next batch.
+      for (const auto& append : decision->appends) {
+        if (append.events.empty()) continue;
+        AggregateState* state = nullptr;
+        if (auto in_overlay = overlay.find(append.stream); in_overlay != overlay.end()) {
+          state = in_overlay->second.get();
+        } else if (auto cached = cache_.find(append.stream); cached != cache_.end()) {
+          state = overlay.emplace(append.stream, cached->second->Clone()).first->second.get();
+        } else {
+          blind.insert(append.stream);
+          continue;
+        }
+        for (const auto& payload : append.events) {
+          uint64_t version = state->version() + 1;
+          if (state->folds_events()) {
+            std::string record =
+                ProvisionalRecord(fbb, append.stream, version, command, now, payload);
+            state->Apply(*flatbuffers::GetRoot<schema::EventRecord>(record.data()));
+          } else {
+            state->SetVersion(version);
+          }
+        }
       }
       if (!command.command_id.empty()) batch_command_ids.emplace(command.command_id, i);
     }
@@ -248,7 +284,16 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
     request_item.push_back(i);
   }
 
-  if (requests.empty()) return;
+  if (!deferred.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = deferred.rbegin(); it != deferred.rend(); ++it) {
+      queue_.push_front(std::move(*it));
+    }
+  }
+  if (requests.empty()) {
+    for (const auto& stream : stale) cache_.erase(stream);
+    return;
+  }
   events::BatchStats stats;
   auto results = store_->AppendBatch(requests, &stats);
   metrics_.batch_size.Observe(static_cast<double>(requests.size()));
@@ -256,7 +301,6 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
   metrics_.events_appended.Add(stats.events_written);
 
   // A stream touched by any failed request may hold folded events that were never written.
-  std::vector<std::string> stale;
   for (size_t r = 0; r < results.size(); ++r) {
     if (!results[r] || results[r]->duplicate) {
       for (const auto& stream : request_streams[r]) stale.push_back(stream);
@@ -264,6 +308,7 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
   }
   for (auto& [stream, state] : overlay) cache_[stream] = std::move(state);
   for (const auto& stream : stale) cache_.erase(stream);
+  for (const auto& stream : blind) cache_.erase(stream);
   if (cache_.size() > options_.max_cached_states) cache_.clear();
 
   for (size_t r = 0; r < results.size(); ++r) {

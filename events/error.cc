@@ -35,6 +35,12 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "timeout";
     case ErrorCode::kHeaderTooLarge:
       return "header_too_large";
+    case ErrorCode::kGone:
+      return "gone";
+    case ErrorCode::kLocked:
+      return "locked";
+    case ErrorCode::kTooManyRequests:
+      return "too_many_requests";
   }
   return "internal";
 }

@@ -27,6 +27,9 @@ enum class ErrorCode {
   kUnsupportedMediaType,  // a body that is not JSON
   kTimeout,               // the client was too slow
   kHeaderTooLarge,        // request headers over the limit
+  kGone,                  // a link that was used or has expired
+  kLocked,                // the account is locked
+  kTooManyRequests,       // slow down (see the message for when to retry)
 };
 
 // The wire name of `code`, e.g. "not_found".

@@ -13,6 +13,7 @@ namespace portail::events {
 // Expected version of a stream when appending to it.
 class ExpectedVersion {
  public:
+  ExpectedVersion() : kind_(kAny), version_(0) {}  // Any
   static ExpectedVersion Any() { return ExpectedVersion(kAny, 0); }
   static ExpectedVersion NoStream() { return ExpectedVersion(kExact, 0); }
   static ExpectedVersion Exact(uint64_t version) { return ExpectedVersion(kExact, version); }

@@ -3,8 +3,13 @@
 
 #include <filesystem>
 
+#include "commands/accounts.h"
 #include "events/log.h"
+#include "projections/accounts_view.h"
 #include "projections/event_counts.h"
+#include "projections/families_view.h"
+#include "projections/outbox_view.h"
+#include "server/account_routes.h"
 #include "server/json.h"
 #include "server/openapi.h"
 
@@ -23,7 +28,14 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
     app->owned_clock_ = std::make_unique<commands::SystemClock>();
     clock = app->owned_clock_.get();
   }
+  if (!InitCrypto()) return Fail(ErrorCode::kInternal, "libsodium cannot be initialised");
+  auto key = LoadOrCreateKey(app->options_.data_dir + "/secret.key");
+  if (!key) return std::unexpected(key.error());
   app->projections_.push_back(std::make_unique<projections::EventCounts>());
+  app->projections_.push_back(std::make_unique<projections::AccountsView>());
+  app->projections_.push_back(std::make_unique<projections::FamiliesView>());
+  app->projections_.push_back(std::make_unique<projections::OutboxView>());
+  commands::RegisterAccountAggregates(app->registry_);
 
   events::StoreOptions store_options;
   store_options.path = app->options_.data_dir + "/log";
@@ -34,6 +46,13 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
   app->bus_ = std::make_unique<commands::CommandBus>(app->store_.get(), &app->registry_, clock,
                                                      app->options_.bus);
   app->services_ = Services{app->store_.get(), app->bus_.get(), clock};
+  app->account_routes_ =
+      std::make_unique<AccountRoutes>(app->services_, app->options_.accounts, *key);
+  MailConfig mail = app->options_.mail;
+  mail.outbox_dir = app->options_.data_dir + "/outbox";
+  mail.key = *key;
+  mail.public_url = app->options_.accounts.public_url;
+  app->mailer_ = std::make_unique<Mailer>(app->store_.get(), app->bus_.get(), std::move(mail));
   app->AddRoutes();
   app->metrics_ = std::make_unique<HttpMetrics>(app->router_.patterns());
   app->server_ =
@@ -43,13 +62,19 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
 
 App::~App() { Shutdown(std::chrono::seconds(2)); }
 
-Result<uint16_t> App::Start() { return server_->Start(); }
+Result<uint16_t> App::Start() {
+  auto port = server_->Start();
+  if (port) mailer_->Start();
+  return port;
+}
 
 void App::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
   log::info("shutting down: no new connections, finishing queued commands");
   server_->StopAccepting();
+  account_routes_->StopWorkers();  // queued password jobs run: their commands reach the bus
+  mailer_->Stop();
   bus_->Stop();
   server_->Stop(grace);
   store_->Close();
@@ -57,6 +82,7 @@ void App::Shutdown(std::chrono::milliseconds grace) {
 }
 
 void App::AddRoutes() {
+  account_routes_->Add(router_);
   router_.Add("GET", "/healthz", [this](Request&, Reply reply) {
     reply(JsonResponse(200, {{"status", "ok"}, {"head_position", store_->HeadPosition()}}));
   });

@@ -8,14 +8,20 @@
 #include "commands/clock.h"
 #include "commands/command_bus.h"
 #include "events/event_store.h"
+#include "server/accounts_config.h"
 #include "server/http_server.h"
+#include "server/mailer.h"
 
 namespace portail::server {
+
+class AccountRoutes;
 
 struct AppOptions {
   std::string data_dir = "data";
   HttpOptions http;
   commands::BusOptions bus;
+  AccountsConfig accounts;
+  MailConfig mail;  // outbox_dir and key are filled from data_dir
 };
 
 // Everything a route needs. Pointers are owned by the App and valid while it lives.
@@ -44,6 +50,7 @@ class App {
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
   const Services& services() const { return services_; }
+  AccountRoutes& account_routes() { return *account_routes_; }
 
  private:
   App() = default;
@@ -55,6 +62,8 @@ class App {
   std::unique_ptr<events::EventStore> store_;
   commands::AggregateRegistry registry_;
   std::unique_ptr<commands::CommandBus> bus_;
+  std::unique_ptr<AccountRoutes> account_routes_;
+  std::unique_ptr<Mailer> mailer_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;
   std::unique_ptr<HttpServer> server_;

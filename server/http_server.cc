@@ -222,7 +222,7 @@ class HttpServer::Impl {
   net::awaitable<bool> Write(beast::tcp_stream& stream, Response response, unsigned version,
                              bool keep_alive) {
     http::response<http::string_body> out{static_cast<http::status>(response.status), version};
-    out.set(http::field::content_type, response.content_type);
+    if (!response.content_type.empty()) out.set(http::field::content_type, response.content_type);
     out.set(http::field::cache_control, "no-store");
     out.set("X-Content-Type-Options", "nosniff");
     for (auto& [name, value] : response.headers) out.insert(name, value);

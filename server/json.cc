@@ -24,6 +24,12 @@ int HttpStatus(ErrorCode code) {
       return 413;
     case ErrorCode::kUnsupportedMediaType:
       return 415;
+    case ErrorCode::kGone:
+      return 410;
+    case ErrorCode::kLocked:
+      return 423;
+    case ErrorCode::kTooManyRequests:
+      return 429;
     case ErrorCode::kHeaderTooLarge:
       return 431;
     case ErrorCode::kUnavailable:

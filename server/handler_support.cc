@@ -1,0 +1,36 @@
+// Shared route helpers.
+#include "server/handler_support.h"
+
+#include <ctime>
+
+namespace portail::server {
+
+void ExecuteAndReply(commands::CommandBus& bus, std::unique_ptr<commands::Command> command,
+                     Reply reply, std::function<Response(commands::CommandOutcome&)> ok) {
+  bus.Submit(std::move(command), [reply = std::move(reply), ok = std::move(ok)](
+                                     Result<commands::CommandOutcome> outcome) mutable {
+    if (!outcome) {
+      reply(ErrorResponse(outcome.error()));
+      return;
+    }
+    reply(ok(*outcome));
+  });
+}
+
+std::string IsoTime(int64_t micros) {
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+}  // namespace portail::server
