@@ -85,9 +85,9 @@ Result<CommandOutcome> CommandBus::Execute(std::unique_ptr<Command> command) {
 }
 
 void CommandBus::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);  // concurrent Stop()s join once
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !writer_.joinable()) return;
     stopping_ = true;
   }
   cv_.notify_all();

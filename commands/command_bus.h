@@ -62,7 +62,8 @@ class CommandBus {
   // Submits and waits for the outcome.
   Result<CommandOutcome> Execute(std::unique_ptr<Command> command);
 
-  // Refuses new commands, finishes every queued one, and joins the writer. Idempotent.
+  // Refuses new commands, finishes every queued one, and joins the writer. Idempotent and
+  // thread-safe.
   void Stop();
 
   size_t QueueDepth() const;
@@ -84,6 +85,7 @@ class CommandBus {
   BusOptions options_;
   BusMetrics metrics_;
 
+  std::mutex stop_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;  // guarded by mu_

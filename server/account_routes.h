@@ -25,6 +25,10 @@ class AccountRoutes {
   // Runs the queued password jobs and refuses new ones (503), for shutdown.
   void StopWorkers() { hasher_.Stop(); }
   Authenticator& auth() { return auth_; }
+  // The stored hash of a subscriber code as typed (nullopt: not a code of ours).
+  std::string SubscriberCodeHash(const std::string& code) const {
+    return CodeHash(NormaliseSubscriberCode(code).value_or(code));
+  }
   const AccountsConfig& config() const { return config_; }
 
  private:

@@ -12,6 +12,7 @@
 #include "events/log.h"
 #include "server/account_routes.h"
 #include "server/app.h"
+#include "server/demo.h"
 #include "server/security.h"
 
 namespace {
@@ -37,7 +38,7 @@ bool ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   return true;
 }
 
-int Serve(AppOptions options, const std::string& listen) {
+int Serve(AppOptions options, const std::string& listen, bool demo) {
   if (!ParseListen(listen, &options.http.host, &options.http.port)) {
     std::cerr << "portail: --listen must be HOST:PORT, e.g. 127.0.0.1:8080\n";
     return 2;
@@ -49,10 +50,19 @@ int Serve(AppOptions options, const std::string& listen) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::string options_data_dir = options.data_dir;
   auto app = App::Open(std::move(options));
   if (!app) {
     std::cerr << "portail: " << app.error().message << "\n";
     return 1;
+  }
+  if (demo) {
+    auto text = portail::server::SeedDemoTown(**app, options_data_dir);
+    if (!text) {
+      std::cerr << "portail: seeding the demo town failed: " << text.error().message << "\n";
+      return 1;
+    }
+    std::cout << *text << std::flush;
   }
   auto port = (*app)->Start();
   if (!port) {
@@ -157,6 +167,7 @@ int main(int argc, char** argv) {
   AppOptions options;
   std::string listen = "127.0.0.1:8080";
   std::string log_level = "info";
+  bool demo = false;
   int read_timeout_ms = static_cast<int>(options.http.read_timeout.count());
 
   CLI::App* serve = cli.add_subcommand("serve", "Run the HTTP server on a data directory");
@@ -209,6 +220,9 @@ int main(int argc, char** argv) {
                    "Threads hashing passwords (argon2id), apart from the I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  serve->add_flag("--demo", demo,
+                  "On an empty data directory, create a demo town (agent, families, parent) and "
+                  "print its logins; they are kept in DATA/DEMO.txt");
   serve->add_flag("--secure-cookie", accounts.secure_cookie,
                   "Mark the session cookie Secure (when served over HTTPS)");
   serve->add_option("--smtp", options.mail.smtp_url,
@@ -252,7 +266,7 @@ int main(int argc, char** argv) {
     }
     std::getline(in, options.mail.smtp_password);
   }
-  if (serve->parsed()) return Serve(std::move(options), listen);
+  if (serve->parsed()) return Serve(std::move(options), listen, demo);
   if (add_agent->parsed()) {
     portail::log::SetLevel("warn");
     return AddAgent(std::move(options), agent_email, role, first_name, last_name);
