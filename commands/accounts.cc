@@ -37,7 +37,10 @@ Status CheckLink(const AccountState& account, const std::string& live_hash, Micr
   if (account.used_hashes.contains(presented)) {
     return Fail(ErrorCode::kGone, "this " + std::string(what) + " link was already used");
   }
-  if (live_hash.empty() || live_hash != presented) {
+  if (live_hash.empty()) {
+    return Fail(ErrorCode::kGone, "this " + std::string(what) + " link is no longer valid");
+  }
+  if (live_hash != presented) {
     return Fail(ErrorCode::kGone, "this " + std::string(what) +
                                       " link was replaced by a newer one; use the latest e-mail");
   }
@@ -93,6 +96,7 @@ void AccountState::Evolve(const schema::EventRecord& event) {
     case schema::Payload::SessionStarted:
       sessions.insert(Str(event.payload_as_SessionStarted()->session_hash()));
       failures = 0;
+      failures_at_lock = 0;
       break;
     case schema::Payload::SessionEnded: {
       std::string hash = Str(event.payload_as_SessionEnded()->session_hash());
@@ -113,6 +117,7 @@ void AccountState::Evolve(const schema::EventRecord& event) {
         locked_by_agent = true;
       } else {
         locked_until = e->until_us();
+        failures_at_lock = failures;
       }
       break;
     }
@@ -120,6 +125,7 @@ void AccountState::Evolve(const schema::EventRecord& event) {
       locked_by_agent = false;
       locked_until = 0;
       failures = 0;
+      failures_at_lock = 0;
       break;
     case schema::Payload::PasswordResetIssued: {
       const auto* e = event.payload_as_PasswordResetIssued();
@@ -132,6 +138,7 @@ void AccountState::Evolve(const schema::EventRecord& event) {
       if (!reset_hash.empty()) used_hashes.insert(reset_hash);
       reset_hash.clear();
       failures = 0;
+      failures_at_lock = 0;
       locked_until = 0;
       break;
     case schema::Payload::Subscribed:
@@ -272,7 +279,8 @@ Result<Decision> RecordLogin::Decide(const States& states, Micros now) const {
     decision.reply = reply;
     return decision;
   }
-  Micros wait = policy.Backoff(account.failures);
+  int failures = account.CountedFailures(now);
+  Micros wait = policy.Backoff(failures);
   if (wait > 0 && now < account.last_failure + wait) {
     reply.code = ErrorCode::kTooManyRequests;
     reply.message = "too many failed logins; retry in " +
@@ -284,7 +292,7 @@ Result<Decision> RecordLogin::Decide(const States& states, Micros now) const {
     schema::LoginFailedT failed;
     failed.client = client;
     StreamAppend append{AccountStream(account_id), {}, {MakePayload(std::move(failed))}};
-    if (account.failures + 1 >= policy.lock_after_failures) {
+    if (failures + 1 >= policy.lock_after_failures) {
       schema::AccountLockedT locked;
       locked.until_us = now + policy.lock_duration;
       locked.by = "system";

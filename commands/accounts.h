@@ -49,7 +49,13 @@ class AccountState : public AggregateState {
   int failures = 0;
   Micros last_failure = 0;
   bool locked_by_agent = false;
-  Micros locked_until = 0;  // a system lock after failures
+  Micros locked_until = 0;   // a system lock after failures
+  int failures_at_lock = 0;  // `failures` when the system lock was set
+
+  // Consecutive failures that still count at `now`: a served system lock starts a new count.
+  int CountedFailures(Micros now) const {
+    return locked_until != 0 && now >= locked_until ? failures - failures_at_lock : failures;
+  }
   std::set<std::string> sessions;
   std::set<std::string> subscriptions;
 

@@ -59,6 +59,7 @@ CommandBus::CommandBus(events::EventStore* store, const AggregateRegistry* regis
                        const Clock* clock, BusOptions options)
     : store_(store), registry_(registry), clock_(clock), options_(options) {
   writer_ = std::thread([this] { Run(); });
+  completer_ = std::thread([this] { Complete(); });
 }
 
 CommandBus::~CommandBus() { Stop(); }
@@ -92,6 +93,7 @@ void CommandBus::Stop() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (completer_.joinable()) completer_.join();
 }
 
 size_t CommandBus::QueueDepth() const {
@@ -105,15 +107,39 @@ void CommandBus::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (queue_.empty()) break;  // stopping, and everything queued is done
       size_t n = std::min(queue_.size(), options_.max_batch);
       for (size_t i = 0; i < n; ++i) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    ProcessBatch(items);
+    std::vector<Completion> completions;
+    completions.reserve(items.size());
+    ProcessBatch(items, completions);
     items.clear();
+    if (!completions.empty()) {
+      std::lock_guard<std::mutex> lock(completion_mu_);
+      for (auto& c : completions) completed_.push_back(std::move(c));
+      completion_cv_.notify_one();
+    }
+  }
+  std::lock_guard<std::mutex> lock(completion_mu_);
+  writer_done_ = true;
+  completion_cv_.notify_one();
+}
+
+void CommandBus::Complete() {
+  std::vector<Completion> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(completion_mu_);
+      completion_cv_.wait(lock, [this] { return writer_done_ || !completed_.empty(); });
+      if (completed_.empty()) return;  // the writer is done and every caller was answered
+      batch.swap(completed_);
+    }
+    for (auto& c : batch) c.done(std::move(c.result));
+    batch.clear();
   }
 }
 
@@ -131,7 +157,7 @@ Result<const AggregateState*> CommandBus::CachedState(const std::string& stream)
   return cache_.emplace(stream, std::move(state)).first->second.get();
 }
 
-void CommandBus::ProcessBatch(std::vector<Item>& items) {
+void CommandBus::ProcessBatch(std::vector<Item>& items, std::vector<Completion>& completions) {
   const Micros now = clock_->Now();
   // States as this batch leaves them; committed to the cache once the batch is durable.
   std::unordered_map<std::string, std::unique_ptr<AggregateState>> overlay;
@@ -160,8 +186,7 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
     Command& command = *items[i].command;
     auto fail = [&](Error error) {
       metrics_.commands_rejected.Add();
-      items[i].done(std::unexpected(std::move(error)));
-      items[i].done = nullptr;
+      completions.push_back({std::move(items[i].done), std::unexpected(std::move(error))});
     };
     if (!command.command_id.empty()) {
       if (batch_command_ids.contains(command.command_id)) {
@@ -171,8 +196,8 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
         continue;
       } else if (applied->has_value()) {
         metrics_.commands_duplicate.Add();
-        items[i].done(CommandOutcome{std::move(**applied), true, {}});
-        items[i].done = nullptr;
+        completions.push_back(
+            {std::move(items[i].done), CommandOutcome{std::move(**applied), true, {}}});
         continue;
       }
     }
@@ -208,6 +233,7 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
     request.correlation_id = command.correlation_id;
     request.actor = command.actor;
     request.recorded_at_us = now;
+    request.command_id_checked = !command.command_id.empty() && !duplicate_in_batch;
     std::vector<std::string> touched;
     for (auto& append : decision->appends) {
       auto read = std::find(read_streams.begin(), read_streams.end(), append.stream);
@@ -317,12 +343,13 @@ void CommandBus::ProcessBatch(std::vector<Item>& items) {
       bool storage = results[r].error().code == ErrorCode::kIoError ||
                      results[r].error().code == ErrorCode::kCorruption;
       (storage ? metrics_.commands_failed : metrics_.commands_rejected).Add();
-      item.done(std::unexpected(std::move(results[r].error())));
+      completions.push_back({std::move(item.done), std::unexpected(std::move(results[r].error()))});
       continue;
     }
     (results[r]->duplicate ? metrics_.commands_duplicate : metrics_.commands_ok).Add();
-    item.done(CommandOutcome{std::move(results[r]->positions), results[r]->duplicate,
-                             std::move(replies[request_item[r]])});
+    completions.push_back({std::move(item.done),
+                           CommandOutcome{std::move(results[r]->positions), results[r]->duplicate,
+                                          std::move(replies[request_item[r]])}});
   }
 }
 

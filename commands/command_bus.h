@@ -53,10 +53,10 @@ class CommandBus {
   // Stops the bus (see Stop()).
   ~CommandBus();
 
-  // Queues `command`. `done` runs exactly once: on the writer thread after the command's events
-  // are durable or it failed, or at once on the caller's thread with kUnavailable when the queue
-  // is full or the bus is stopping. `done` must be quick (hand the result to another thread).
-  // Thread-safe.
+  // Queues `command`. `done` runs exactly once: on the bus's completion thread after the
+  // command's events are durable or it failed, or at once on the caller's thread with kUnavailable
+  // when the queue is full or the bus is stopping. `done` must be quick (hand the result to another
+  // thread). Thread-safe.
   void Submit(std::unique_ptr<Command> command, Callback done);
 
   // Submits and waits for the outcome.
@@ -74,8 +74,14 @@ class CommandBus {
     std::unique_ptr<Command> command;
     Callback done;
   };
+  struct Completion {
+    Callback done;
+    Result<CommandOutcome> result;
+  };
   void Run();
-  void ProcessBatch(std::vector<Item>& items);
+  // Answers callers on their own thread, so the writer never waits on a wake-up.
+  void Complete();
+  void ProcessBatch(std::vector<Item>& items, std::vector<Completion>& completions);
   // The cached state of `stream`, rehydrated from the log on a miss.
   Result<const AggregateState*> CachedState(const std::string& stream);
 
@@ -91,6 +97,12 @@ class CommandBus {
   std::deque<Item> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   std::thread writer_;
+
+  std::mutex completion_mu_;
+  std::condition_variable completion_cv_;
+  std::vector<Completion> completed_;  // guarded by completion_mu_
+  bool writer_done_ = false;           // guarded by completion_mu_
+  std::thread completer_;
 
   // Touched by the writer thread only.
   std::unordered_map<std::string, std::unique_ptr<AggregateState>> cache_;

@@ -45,6 +45,7 @@ struct Error {
   ErrorCode code;
   std::string message;
   std::vector<FieldError> fields;  // per-field details, when the input had several problems
+  int retry_after_seconds = 0;     // for kTooManyRequests / kUnavailable: when to retry
 
   Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
   Error(ErrorCode c, std::string m, std::vector<FieldError> f)

@@ -43,6 +43,9 @@ struct AppendRequest {
   std::string actor;
   int64_t recorded_at_us = 0;
   std::vector<StreamAppend> streams;
+  // Set by a single writer that looked the command id up in the log itself just before (the
+  // command bus): the store then checks it only against the rest of the batch.
+  bool command_id_checked = false;
 };
 
 struct AppendResult {

@@ -48,9 +48,9 @@ Response Accepted(std::string_view message) {
 }
 
 Response TooMany(int64_t retry_us, std::string message) {
-  Response r = ErrorResponse(ErrorCode::kTooManyRequests, std::move(message));
-  r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, retry_us / 1000000)));
-  return r;
+  Error error(ErrorCode::kTooManyRequests, std::move(message));
+  error.retry_after_seconds = static_cast<int>(std::max<int64_t>(1, retry_us / 1000000 + 1));
+  return ErrorResponse(error);
 }
 
 }  // namespace
@@ -452,6 +452,9 @@ void AccountRoutes::SubscribeByCode(Request& request, Reply reply) {
 void AccountRoutes::Unsubscribe(Request& request, Reply reply) {
   auto caller = Authenticated(request, reply);
   if (!caller) return;
+  if (!caller->is_family()) {
+    return reply(ErrorResponse(ErrorCode::kForbidden, "subscriptions are for family accounts"));
+  }
   std::string family_id(request.Param("family_id"));
   if (!caller->SubscribedTo(family_id)) {
     return reply(ErrorResponse(ErrorCode::kNotFound, "you are not subscribed to this family"));

@@ -59,7 +59,11 @@ Response ErrorResponse(const Error& error) {
     inner["fields"] = std::move(fields);
   }
   Response response = JsonResponse(HttpStatus(error.code), Json{{"error", std::move(inner)}});
-  if (error.code == ErrorCode::kUnavailable) response.headers.emplace_back("Retry-After", "1");
+  if (error.retry_after_seconds > 0) {
+    response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
+  } else if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTooManyRequests) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
   return response;
 }
 

@@ -345,6 +345,7 @@ TEST_F(AccountsTest, SubscriberCodesAreCheckedAndGuessingIsLimited) {
   auto limited =
       portal_->Post("/api/v1/me/subscriptions", {{"subscriber_code", code}}, Bearer(session));
   ExpectError(limited, 429, "too_many_requests");
+  EXPECT_GT(std::stoi(limited.headers.at("retry-after")), 0);
   Advance(std::chrono::minutes(16));
   EXPECT_EQ(portal_->Post("/api/v1/me/subscriptions", {{"subscriber_code", code}}, Bearer(session))
                 .status,
@@ -465,6 +466,8 @@ TEST_F(AccountsTest, RolesAreEnforcedOnEveryEndpoint) {
   ExpectError(client.Request("DELETE", "/api/v1/sessions/current"), 401, "unauthenticated");
   ExpectError(client.Request("DELETE", "/api/v1/me/subscriptions/" + family_id), 401,
               "unauthenticated");
+  ExpectError(client.Request("DELETE", "/api/v1/me/subscriptions/" + family_id, "", Bearer(agent_)),
+              403, "forbidden");
 }
 
 TEST_F(AccountsTest, EveryJsonEndpointRejectsBadBodiesAndKeepsTheLogIntact) {
