@@ -49,8 +49,11 @@ void BusMetrics::Render(std::string* out, size_t queue_depth) const {
   RenderHeader(out, "portail_batch_commands", "histogram", "Commands per group-commit batch.");
   batch_size.Render(out, "portail_batch_commands", "");
   RenderHeader(out, "portail_batch_write_seconds", "histogram",
-               "Time of the synced batch write, fsync included.");
+               "Time of a batch's RocksDB write (memtable and WAL append, before the sync).");
   write_seconds.Render(out, "portail_batch_write_seconds", "");
+  RenderHeader(out, "portail_fsync_seconds", "histogram",
+               "Time of one WAL sync; it makes every batch written before it durable.");
+  fsync_seconds.Render(out, "portail_fsync_seconds", "");
   RenderHeader(out, "portail_command_queue_depth", "gauge", "Commands waiting for the writer.");
   out->append("portail_command_queue_depth ").append(std::to_string(queue_depth)).push_back('\n');
 }
@@ -59,6 +62,7 @@ CommandBus::CommandBus(events::EventStore* store, const AggregateRegistry* regis
                        const Clock* clock, BusOptions options)
     : store_(store), registry_(registry), clock_(clock), options_(options) {
   writer_ = std::thread([this] { Run(); });
+  syncer_ = std::thread([this] { Sync(); });
   completer_ = std::thread([this] { Complete(); });
 }
 
@@ -93,6 +97,7 @@ void CommandBus::Stop() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (syncer_.joinable()) syncer_.join();
   if (completer_.joinable()) completer_.join();
 }
 
@@ -114,18 +119,60 @@ void CommandBus::Run() {
         queue_.pop_front();
       }
     }
-    std::vector<Completion> completions;
-    completions.reserve(items.size());
-    ProcessBatch(items, completions);
+    std::vector<Completion> now;
+    SyncJob job;
+    ProcessBatch(items, now, job);
     items.clear();
-    if (!completions.empty()) {
-      std::lock_guard<std::mutex> lock(completion_mu_);
-      for (auto& c : completions) completed_.push_back(std::move(c));
-      completion_cv_.notify_one();
+    Hand(std::move(now));
+    if (job.batch.snapshot || !job.after_sync.empty()) {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      // Bounded: a slow disk slows the writer down instead of piling up unsynced batches.
+      sync_cv_.wait(lock, [this] { return sync_jobs_.size() < kMaxUnsyncedBatches; });
+      sync_jobs_.push_back(std::move(job));
+      sync_cv_.notify_all();
     }
   }
-  std::lock_guard<std::mutex> lock(completion_mu_);
+  std::lock_guard<std::mutex> lock(sync_mu_);
   writer_done_ = true;
+  sync_cv_.notify_all();
+}
+
+void CommandBus::Sync() {
+  std::vector<SyncJob> jobs;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return writer_done_ || !sync_jobs_.empty(); });
+      if (sync_jobs_.empty()) break;
+      jobs.swap(sync_jobs_);
+      sync_cv_.notify_all();
+    }
+    // One WAL sync covers every batch written so far; the last one's state is published.
+    int64_t micros = 0;
+    Status synced = store_->SyncAndPublish(jobs.back().batch, &micros);
+    metrics_.fsync_seconds.Observe(static_cast<double>(micros) / 1e6);
+    std::vector<Completion> answers;
+    for (auto& job : jobs) {
+      for (auto& c : job.after_sync) {
+        if (!synced && c.result) {
+          metrics_.commands_failed.Add();
+          c.result = std::unexpected(synced.error());
+        }
+        answers.push_back(std::move(c));
+      }
+    }
+    jobs.clear();
+    Hand(std::move(answers));
+  }
+  std::lock_guard<std::mutex> lock(completion_mu_);
+  syncer_done_ = true;
+  completion_cv_.notify_one();
+}
+
+void CommandBus::Hand(std::vector<Completion> completions) {
+  if (completions.empty()) return;
+  std::lock_guard<std::mutex> lock(completion_mu_);
+  for (auto& c : completions) completed_.push_back(std::move(c));
   completion_cv_.notify_one();
 }
 
@@ -134,7 +181,7 @@ void CommandBus::Complete() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(completion_mu_);
-      completion_cv_.wait(lock, [this] { return writer_done_ || !completed_.empty(); });
+      completion_cv_.wait(lock, [this] { return syncer_done_ || !completed_.empty(); });
       if (completed_.empty()) return;  // the writer is done and every caller was answered
       batch.swap(completed_);
     }
@@ -157,7 +204,8 @@ Result<const AggregateState*> CommandBus::CachedState(const std::string& stream)
   return cache_.emplace(stream, std::move(state)).first->second.get();
 }
 
-void CommandBus::ProcessBatch(std::vector<Item>& items, std::vector<Completion>& completions) {
+void CommandBus::ProcessBatch(std::vector<Item>& items, std::vector<Completion>& completions,
+                              SyncJob& job) {
   const Micros now = clock_->Now();
   // States as this batch leaves them; committed to the cache once the batch is durable.
   std::unordered_map<std::string, std::unique_ptr<AggregateState>> overlay;
@@ -320,8 +368,9 @@ void CommandBus::ProcessBatch(std::vector<Item>& items, std::vector<Completion>&
     for (const auto& stream : stale) cache_.erase(stream);
     return;
   }
-  events::BatchStats stats;
-  auto results = store_->AppendBatch(requests, &stats);
+  job.batch = store_->WriteUnsynced(requests);
+  auto& results = job.batch.results;
+  const events::BatchStats& stats = job.batch.stats;
   metrics_.batch_size.Observe(static_cast<double>(requests.size()));
   metrics_.write_seconds.Observe(static_cast<double>(stats.write_micros) / 1e6);
   metrics_.events_appended.Add(stats.events_written);
@@ -343,13 +392,15 @@ void CommandBus::ProcessBatch(std::vector<Item>& items, std::vector<Completion>&
       bool storage = results[r].error().code == ErrorCode::kIoError ||
                      results[r].error().code == ErrorCode::kCorruption;
       (storage ? metrics_.commands_failed : metrics_.commands_rejected).Add();
-      completions.push_back({std::move(item.done), std::unexpected(std::move(results[r].error()))});
+      job.after_sync.push_back(
+          {std::move(item.done), std::unexpected(std::move(results[r].error()))});
       continue;
     }
     (results[r]->duplicate ? metrics_.commands_duplicate : metrics_.commands_ok).Add();
-    completions.push_back({std::move(item.done),
-                           CommandOutcome{std::move(results[r]->positions), results[r]->duplicate,
-                                          std::move(replies[request_item[r]])}});
+    job.after_sync.push_back(
+        {std::move(item.done),
+         CommandOutcome{std::move(results[r]->positions), results[r]->duplicate,
+                        std::move(replies[request_item[r]])}});
   }
 }
 

@@ -5,7 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 #include <sodium.h>
 
 #include <array>
@@ -113,47 +113,62 @@ bool VerifyRecordBytes(std::string_view bytes) {
   return schema::VerifyEventRecordBuffer(verifier);
 }
 
+// A view's writes go into the shared WriteBatch; its reads see its own earlier writes of the
+// batch (kept in a small overlay) before the database's latest state.
 class BatchViewWriter : public ViewWriter {
  public:
-  BatchViewWriter(rocksdb::WriteBatchWithIndex* batch, rocksdb::DB* db,
-                  rocksdb::ColumnFamilyHandle* cf)
+  BatchViewWriter(rocksdb::WriteBatch* batch, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
       : batch_(batch), db_(db), cf_(cf) {}
 
   void Put(std::string_view key, std::string_view value) override {
     batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
                 rocksdb::Slice(value.data(), value.size()));
+    overlay_[std::string(key)] = std::string(value);
   }
   void Delete(std::string_view key) override {
     batch_->Delete(cf_, rocksdb::Slice(key.data(), key.size()));
+    overlay_[std::string(key)] = std::nullopt;
   }
   std::optional<std::string> Get(std::string_view key) override {
-    std::string value;
-    rocksdb::Status s = batch_->GetFromBatchAndDB(db_, rocksdb::ReadOptions(), cf_,
-                                                  rocksdb::Slice(key.data(), key.size()), &value);
-    if (!s.ok()) return std::nullopt;
-    return value;
-  }
-
- private:
-  rocksdb::WriteBatchWithIndex* batch_;
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-};
-
-class DbViewReader : public ViewReader {
- public:
-  DbViewReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
-
-  std::optional<std::string> Get(std::string_view key) const override {
+    if (auto found = overlay_.find(std::string(key)); found != overlay_.end()) {
+      return found->second;
+    }
     std::string value;
     rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value);
     if (!s.ok()) return std::nullopt;
     return value;
   }
+  // Forgets the overlay once its batch is written.
+  void Clear() { overlay_.clear(); }
+
+ private:
+  rocksdb::WriteBatch* batch_;
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::unordered_map<std::string, std::optional<std::string>> overlay_;
+};
+
+// Reads a view as of the last durable batch (see EventStore::Impl::durable_snapshot).
+class DbViewReader : public ViewReader {
+ public:
+  using Pin = std::shared_ptr<const rocksdb::Snapshot>;
+  DbViewReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+               std::function<rocksdb::ReadOptions(Pin*)> read_options)
+      : db_(db), cf_(cf), read_options_(std::move(read_options)) {}
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    std::string value;
+    Pin pin;
+    rocksdb::Status s =
+        db_->Get(read_options_(&pin), cf_, rocksdb::Slice(key.data(), key.size()), &value);
+    if (!s.ok()) return std::nullopt;
+    return value;
+  }
   void Scan(std::string_view prefix,
             const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+    Pin pin;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options_(&pin), cf_));
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
       std::string_view key(it->key().data(), it->key().size());
       if (!key.starts_with(prefix)) break;
@@ -165,6 +180,7 @@ class DbViewReader : public ViewReader {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
+  std::function<rocksdb::ReadOptions(Pin*)> read_options_;
 };
 
 }  // namespace
@@ -207,14 +223,52 @@ class EventStore::Impl {
   Hash chain_head{};                                       // guarded by write_mu
   std::unordered_map<std::string, uint64_t> stream_heads;  // guarded by write_mu
   flatbuffers::FlatBufferBuilder fbb{1024};                // guarded by write_mu
-  std::atomic<uint64_t> head{0};
+  uint64_t written_head = 0;      // last position written, synced or not; guarded by write_mu
+  bool poisoned = false;          // a WAL sync failed: no more writes; guarded by write_mu
+  std::atomic<uint64_t> head{0};  // last position durable and visible to readers
+  // What readers see: a snapshot taken right after the last durable batch was written, so a
+  // batch written but not yet synced stays invisible. Null: the latest state.
+  mutable std::mutex snapshot_mu;
+  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot;  // guarded by snapshot_mu
   mutable std::mutex head_mu;
   mutable std::condition_variable head_cv;
 
   ~Impl() { Close(); }
 
+  std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot() {
+    rocksdb::DB* owner = db;
+    return std::shared_ptr<const rocksdb::Snapshot>(
+        db->GetSnapshot(), [owner](const rocksdb::Snapshot* s) { owner->ReleaseSnapshot(s); });
+  }
+
+  rocksdb::ReadOptions DurableRead(std::shared_ptr<const rocksdb::Snapshot>* pin) const {
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu);
+      *pin = durable_snapshot;
+    }
+    rocksdb::ReadOptions ro;
+    ro.snapshot = pin->get();
+    return ro;
+  }
+
+  // Makes the state up to `new_head` visible; never moves readers backwards.
+  void Publish(uint64_t new_head, std::shared_ptr<const rocksdb::Snapshot> snapshot) {
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu);
+      if (new_head < head.load()) return;
+      durable_snapshot = std::move(snapshot);
+      std::lock_guard<std::mutex> head_lock(head_mu);
+      head.store(new_head, std::memory_order_release);
+    }
+    head_cv.notify_all();
+  }
+
   void Close() {
     if (db == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu);
+      durable_snapshot.reset();
+    }
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
     rocksdb::Status s = db->Close();
@@ -229,6 +283,7 @@ class EventStore::Impl {
     if (!it->status().ok()) return std::unexpected(FromRocks(it->status(), "reading the head"));
     if (!it->Valid()) {
       head = 0;
+      written_head = 0;
       chain_head = Hash{};
       return {};
     }
@@ -237,6 +292,7 @@ class EventStore::Impl {
       return Fail(ErrorCode::kCorruption, "the last record of the log does not decode");
     }
     head = DecodeBigEndian64(std::string_view(it->key().data(), it->key().size()));
+    written_head = head;
     chain_head = ToHash(flatbuffers::GetRoot<schema::EventRecord>(bytes.data())->hash());
     return {};
   }
@@ -289,17 +345,9 @@ class EventStore::Impl {
     return bytes;
   }
 
-  void NotifyHead(uint64_t new_head) {
-    {
-      std::lock_guard<std::mutex> lock(head_mu);
-      head.store(new_head, std::memory_order_release);
-    }
-    head_cv.notify_all();
-  }
-
   Status CatchUp(ViewCf& view, uint64_t from, uint64_t to) {
     log::info("bringing view '{}' from position {} to {}", view.projection->name(), from - 1, to);
-    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+    rocksdb::WriteBatch batch;
     BatchViewWriter writer(&batch, db, view.cf);
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
     uint64_t in_batch = 0;
@@ -309,9 +357,10 @@ class EventStore::Impl {
                 EncodeBigEndian64(last));
       rocksdb::WriteOptions wo;
       wo.sync = sync;
-      rocksdb::Status s = db->Write(wo, batch.GetWriteBatch());
+      rocksdb::Status s = db->Write(wo, &batch);
       if (!s.ok()) return std::unexpected(FromRocks(s, "writing a view"));
       batch.Clear();
+      writer.Clear();
       in_batch = 0;
       return {};
     };
@@ -365,8 +414,8 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
   point_lookups.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) {
-    descriptors.emplace_back(name, name == kEventsCf ? rocksdb::ColumnFamilyOptions(db_options)
-                                                     : point_lookups);
+    descriptors.emplace_back(
+        name, name == kEventsCf ? rocksdb::ColumnFamilyOptions(db_options) : point_lookups);
   }
 
   rocksdb::Status s;
@@ -389,7 +438,11 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
     if (name == kMetaCf) impl->meta = h;
     for (Projection* p : impl->options.projections) {
       if (name == std::string(kViewPrefix) + std::string(p->name())) {
-        impl->views.push_back({p, h, std::make_unique<DbViewReader>(impl->db, h)});
+        Impl* raw = impl.get();
+        impl->views.push_back(
+            {p, h, std::make_unique<DbViewReader>(impl->db, h, [raw](DbViewReader::Pin* pin) {
+               return raw->DurableRead(pin);
+             })});
       }
     }
   }
@@ -436,25 +489,62 @@ Result<AppendResult> EventStore::Append(const AppendRequest& request) {
 
 std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const AppendRequest> requests,
                                                           BatchStats* stats) {
+  UnsyncedBatch written = Write(requests, impl_->options.sync);
+  if (stats != nullptr) *stats = written.stats;
+  if (written.snapshot) {
+    impl_->Publish(written.head,
+                   std::static_pointer_cast<const rocksdb::Snapshot>(std::move(written.snapshot)));
+  }
+  return std::move(written.results);
+}
+
+UnsyncedBatch EventStore::WriteUnsynced(std::span<const AppendRequest> requests) {
+  return Write(requests, false);
+}
+
+Status EventStore::SyncAndPublish(UnsyncedBatch& last, int64_t* sync_micros) {
   Impl& im = *impl_;
-  std::vector<Result<AppendResult>> results;
+  auto start = std::chrono::steady_clock::now();
+  rocksdb::Status s = im.db == nullptr ? rocksdb::Status::Aborted("closed") : im.db->SyncWAL();
+  if (sync_micros != nullptr) {
+    *sync_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  }
+  if (!s.ok()) {
+    log::error("syncing the log failed, no more writes are accepted: {}", s.ToString());
+    std::lock_guard<std::mutex> lock(im.write_mu);
+    im.poisoned = true;
+    return std::unexpected(FromRocks(s, "syncing the log"));
+  }
+  if (last.snapshot) {
+    im.Publish(last.head,
+               std::static_pointer_cast<const rocksdb::Snapshot>(std::move(last.snapshot)));
+  }
+  return {};
+}
+
+UnsyncedBatch EventStore::Write(std::span<const AppendRequest> requests, bool sync) {
+  Impl& im = *impl_;
+  UnsyncedBatch out;
+  std::vector<Result<AppendResult>>& results = out.results;
   results.reserve(requests.size());
   std::lock_guard<std::mutex> lock(im.write_mu);
-  if (im.db == nullptr || im.options.read_only) {
+  if (im.db == nullptr || im.options.read_only || im.poisoned) {
     for (size_t i = 0; i < requests.size(); ++i) {
       results.push_back(Fail(ErrorCode::kUnavailable, "the event store is not open for writing"));
     }
-    return results;
+    return out;
   }
 
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+  rocksdb::WriteBatch batch;
   std::vector<BatchViewWriter> writers;
   writers.reserve(im.views.size());
   for (auto& view : im.views) writers.emplace_back(&batch, im.db, view.cf);
 
   std::unordered_map<std::string, uint64_t> pending_heads;
   std::unordered_map<std::string, size_t> pending_commands;  // command id -> result index
-  uint64_t next_position = im.head.load() + 1;
+  uint64_t next_position = im.written_head + 1;
   Hash prev = im.chain_head;
   size_t written = 0;
   size_t events_written = 0;
@@ -557,30 +647,30 @@ std::vector<Result<AppendResult>> EventStore::AppendBatch(std::span<const Append
                 EncodeBigEndian64(new_head));
     }
     rocksdb::WriteOptions wo;
-    wo.sync = im.options.sync;
+    wo.sync = sync;
     auto start = std::chrono::steady_clock::now();
-    rocksdb::Status s = im.db->Write(wo, batch.GetWriteBatch());
+    rocksdb::Status s = im.db->Write(wo, &batch);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
-    if (stats != nullptr) {
-      stats->write_micros = micros;
-      stats->requests_written = s.ok() ? written : 0;
-      stats->events_written = s.ok() ? events_written : 0;
-    }
+    out.stats.write_micros = micros;
+    out.stats.requests_written = s.ok() ? written : 0;
+    out.stats.events_written = s.ok() ? events_written : 0;
     if (!s.ok()) {
       log::error("append of {} requests failed: {}", written, s.ToString());
       im.stream_heads.clear();
       for (auto& r : results) {
         if (r && !r->duplicate) r = std::unexpected(FromRocks(s, "appending to the log"));
       }
-      return results;
+      return out;
     }
     im.chain_head = prev;
+    im.written_head = new_head;
     for (auto& [stream, version] : pending_heads) im.stream_heads[stream] = version;
-    im.NotifyHead(new_head);
+    out.head = new_head;
+    out.snapshot = im.TakeSnapshot();
   }
-  return results;
+  return out;
 }
 
 Result<std::vector<StoredEvent>> EventStore::ReadStream(std::string_view stream,

@@ -50,6 +50,14 @@ struct BatchStats {
   int64_t write_micros = 0;  // the synced RocksDB write, fsync included
 };
 
+// A batch written to RocksDB but not yet synced nor visible to readers (pipelined appends).
+struct UnsyncedBatch {
+  std::vector<Result<AppendResult>> results;  // per request, as AppendBatch gives them
+  BatchStats stats;
+  uint64_t head = 0;                     // the log's last position once this batch is durable
+  std::shared_ptr<const void> snapshot;  // what readers see once it is published; null: nothing
+};
+
 class EventStore {
  public:
   // Opens (creating if needed) the store at options.path, brings every projection up to the head
@@ -72,6 +80,17 @@ class EventStore {
   std::vector<Result<AppendResult>> AppendBatch(std::span<const AppendRequest> requests,
                                                 BatchStats* stats = nullptr);
 
+  // The pipelined form of AppendBatch for a single writer (the command bus): writes without
+  // syncing, so the next batch can be prepared while SyncAndPublish() waits for the disk.
+  // Readers of views and HeadPosition() do not see the batch until it is published. Requests
+  // are checked against every batch written before, synced or not.
+  UnsyncedBatch WriteUnsynced(std::span<const AppendRequest> requests);
+
+  // Syncs the log (every batch written so far) and makes `last` visible to readers, which
+  // must be the latest batch written before this call started. A failed sync stops all
+  // further writes (kUnavailable): the unsynced batches may be lost.
+  Status SyncAndPublish(UnsyncedBatch& last, int64_t* sync_micros = nullptr);
+
   // Up to `max` events of `stream` from `from_version` (1-based) on, in version order.
   Result<std::vector<StoredEvent>> ReadStream(std::string_view stream, uint64_t from_version,
                                               size_t max) const;
@@ -90,13 +109,13 @@ class EventStore {
   // The current version of `stream` (0 when it does not exist).
   Result<uint64_t> StreamVersion(std::string_view stream) const;
 
-  // Position of the last appended event (0 when the log is empty). Thread-safe, lock-free.
+  // Position of the last durable event (0 when the log is empty). Thread-safe, lock-free.
   uint64_t HeadPosition() const;
 
   // Blocks until the head is beyond `position` or `timeout` passes; returns the head then.
   uint64_t WaitForHead(uint64_t position, std::chrono::milliseconds timeout) const;
 
-  // Read access to a projection's committed rows; nullptr for an unknown name.
+  // Read access to a projection's durable rows; nullptr for an unknown name.
   const ViewReader* View(std::string_view projection_name) const;
 
   // The last position a projection has applied (its checkpoint).
@@ -116,6 +135,7 @@ class EventStore {
 
  private:
   explicit EventStore(std::unique_ptr<Impl> impl);
+  UnsyncedBatch Write(std::span<const AppendRequest> requests, bool sync);
   std::unique_ptr<Impl> impl_;
 };
 
