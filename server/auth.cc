@@ -6,6 +6,9 @@
 #include "server/security.h"
 
 namespace portail::server {
+namespace {
+constexpr size_t kMaxTrackedSessions = 100000;
+}  // namespace
 
 bool Caller::SubscribedTo(std::string_view family_id) const {
   return std::find(account.subscriptions.begin(), account.subscriptions.end(), family_id) !=
@@ -58,6 +61,11 @@ Result<Caller> Authenticator::Authenticate(const Request& request) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (last_seen_.size() > kMaxTrackedSessions) {
+      // Abandoned sessions: anything idle past the timeout is expired anyway.
+      std::erase_if(last_seen_,
+                    [&](const auto& entry) { return now - entry.second >= idle_timeout_; });
+    }
     auto [it, inserted] = last_seen_.try_emplace(hash, session->created_at_us);
     if (now - std::max(it->second, session->created_at_us) >= idle_timeout_) {
       last_seen_.erase(it);

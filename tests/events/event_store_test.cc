@@ -586,6 +586,36 @@ TEST_F(EventStoreTest, ProjectionIsUpdatedInTheSameBatchAndItsCheckpointEqualsTh
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(EventStoreTest, AnUnsyncedBatchIsInvisibleToReadersUntilPublished) {
+  projections::EventCounts counts;
+  auto store = Open({&counts});
+  MustAppend(*store, OneStream("s-a", ExpectedVersion::Any(), {"a"}));
+  std::vector<AppendRequest> first = {OneStream("s-a", ExpectedVersion::Exact(1), {"b"})};
+  UnsyncedBatch written = store->WriteUnsynced(first);
+  ASSERT_EQ(written.results.size(), 1u);
+  ASSERT_TRUE(written.results[0].has_value());
+  EXPECT_EQ(written.head, 2u);
+  // Readers still see the last durable state...
+  EXPECT_EQ(store->HeadPosition(), 1u);
+  EXPECT_EQ(projections::EventCounts::Read(*store->View("event_counts")).at("OperatorNote"), 1u);
+  // ...while the writer's next batch is checked against it.
+  std::vector<AppendRequest> second = {OneStream("s-a", ExpectedVersion::Exact(2), {"c"})};
+  UnsyncedBatch next = store->WriteUnsynced(second);
+  ASSERT_TRUE(next.results[0].has_value()) << next.results[0].error().message;
+  EXPECT_THAT(next.results[0]->positions, ElementsAre(3u));
+  // One sync publishes both.
+  ASSERT_TRUE(store->SyncAndPublish(next).has_value());
+  EXPECT_EQ(store->HeadPosition(), 3u);
+  EXPECT_EQ(projections::EventCounts::Read(*store->View("event_counts")).at("OperatorNote"), 3u);
+  // An older batch published late never moves readers back.
+  ASSERT_TRUE(store->SyncAndPublish(written).has_value());
+  EXPECT_EQ(store->HeadPosition(), 3u);
+  EXPECT_EQ(projections::EventCounts::Read(*store->View("event_counts")).at("OperatorNote"), 3u);
+  auto report = store->Verify();
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->ok()) << report->problem;
+}
+
 TEST_F(EventStoreTest, ProjectionAddedAfterEventsWereAppendedCatchesUpOnReopen) {
   {
     auto store = Open();
