@@ -94,7 +94,10 @@ void AccountState::Evolve(const schema::EventRecord& event) {
       activation_hash.clear();
       break;
     case schema::Payload::SessionStarted:
-      sessions.insert(Str(event.payload_as_SessionStarted()->session_hash()));
+      // Sessions past their expiry are forgotten, so abandoned ones do not pile up.
+      std::erase_if(sessions, [at](const auto& s) { return s.second <= at; });
+      sessions[Str(event.payload_as_SessionStarted()->session_hash())] =
+          event.payload_as_SessionStarted()->expires_at_us();
       failures = 0;
       failures_at_lock = 0;
       break;

@@ -3,6 +3,7 @@
 // every Decide is a pure function.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -56,7 +57,7 @@ class AccountState : public AggregateState {
   int CountedFailures(Micros now) const {
     return locked_until != 0 && now >= locked_until ? failures - failures_at_lock : failures;
   }
-  std::set<std::string> sessions;
+  std::map<std::string, Micros> sessions;  // live sessions: hash -> absolute expiry
   std::set<std::string> subscriptions;
 
   bool LockedAt(Micros now) const { return locked_by_agent || locked_until > now; }

@@ -100,35 +100,41 @@ void AccountsView::Apply(const schema::EventRecord& event, events::ViewWriter& r
       j["active"] = true;
       break;
     case schema::Payload::SessionStarted: {
+      // The account's live sessions are listed apart ("ss/<id>": hash -> expiry), so the account
+      // row read on every request stays small; sessions past their expiry are dropped here.
       const auto* e = event.payload_as_SessionStarted();
       std::string hash = Str(e->session_hash());
       rows.Put(
           "s/" + hash,
           Json{{"account_id", id}, {"created_at", at}, {"expires_at", e->expires_at_us()}}.dump());
-      rows.Put("as/" + id + "/" + hash, "");
+      Json live = ReadJson(rows, "ss/" + id).value_or(Json::object());
+      if (!live.is_object()) live = Json::object();
+      for (auto it = live.begin(); it != live.end();) {
+        if (it.value().get<int64_t>() <= at) {
+          rows.Delete("s/" + it.key());
+          it = live.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      live[hash] = e->expires_at_us();
+      rows.Put("ss/" + id, live.dump());
+      if (j.value("failures", 0) == 0) return;
       j["failures"] = 0;
       break;
     }
     case schema::Payload::SessionEnded: {
       std::string hash = Str(event.payload_as_SessionEnded()->session_hash());
-      std::vector<std::string> ended;
+      Json live = ReadJson(rows, "ss/" + id).value_or(Json::object());
+      if (!live.is_object()) live = Json::object();
       if (hash.empty()) {
-        ended = j.value("sessions", std::vector<std::string>{});
+        for (auto it = live.begin(); it != live.end(); ++it) rows.Delete("s/" + it.key());
+        live = Json::object();
       } else {
-        ended.push_back(hash);
+        rows.Delete("s/" + hash);
+        live.erase(hash);
       }
-      for (const auto& h : ended) {
-        rows.Delete("s/" + h);
-        rows.Delete("as/" + id + "/" + h);
-      }
-      if (hash.empty()) {
-        j["sessions"] = Json::array();
-      } else {
-        auto live = j.value("sessions", std::vector<std::string>{});
-        std::erase(live, hash);
-        j["sessions"] = live;
-      }
-      rows.Put(key, j.dump());
+      rows.Put("ss/" + id, live.dump());
       return;
     }
     case schema::Payload::LoginFailed:
@@ -169,11 +175,6 @@ void AccountsView::Apply(const schema::EventRecord& event, events::ViewWriter& r
     }
     default:
       return;
-  }
-  if (event.payload_type() == schema::Payload::SessionStarted) {
-    auto live = j.value("sessions", std::vector<std::string>{});
-    live.push_back(Str(event.payload_as_SessionStarted()->session_hash()));
-    j["sessions"] = live;
   }
   rows.Put(key, j.dump());
 }

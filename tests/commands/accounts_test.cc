@@ -500,7 +500,7 @@ TEST_F(AccountDecidersTest, LoginWithTheRightPasswordStartsASession) {
   EXPECT_EQ(started->session_hash, "sess-1");
   EXPECT_EQ(started->expires_at_us, now + command.session_lifetime);
   EXPECT_EQ(started->client, "firefox");
-  EXPECT_THAT(Account().sessions, ElementsAre("sess-1"));
+  EXPECT_THAT(Account().sessions, ElementsAre(testing::Key("sess-1")));
 }
 
 TEST_F(AccountDecidersTest, LoginWithAWrongPasswordRecordsAFailure) {
@@ -588,6 +588,15 @@ TEST_F(AccountDecidersTest, ALoginWorksAgainOnceTheLockHasExpired) {
   EXPECT_TRUE(ReplyOf(decision).ok);
   EXPECT_THAT(TypesTo(decision, AccountStream(kAccount)), ElementsAre("SessionStarted"));
   EXPECT_EQ(Account().failures, 0);
+}
+
+TEST_F(AccountDecidersTest, SessionsPastTheirExpiryAreForgottenAtTheNextLogin) {
+  GivenActiveAccount();
+  Run(Login(true, "old"), kStart + kHour);
+  Run(Login(true, "recent"), kStart + 2 * kHour);
+  // 12 h later "old" has expired, "recent" has not: the next login keeps only live ones.
+  Run(Login(true, "new"), kStart + 13 * kHour);
+  EXPECT_THAT(Account().sessions, ElementsAre(testing::Key("new"), testing::Key("recent")));
 }
 
 TEST_F(AccountDecidersTest, AServedSystemLockStartsANewCountOfFailures) {
@@ -716,7 +725,7 @@ TEST_F(AccountDecidersTest, EndingALiveSessionEndsOnlyThatOne) {
   const auto* ended = EventsTo(decision, AccountStream(kAccount))[0].AsSessionEnded();
   EXPECT_EQ(ended->session_hash, "sess-1");
   EXPECT_EQ(ended->reason, "logout");
-  EXPECT_THAT(Account().sessions, ElementsAre("sess-2"));
+  EXPECT_THAT(Account().sessions, ElementsAre(testing::Key("sess-2")));
 }
 
 TEST_F(AccountDecidersTest, EndingAnUnknownSessionAppendsNothing) {
