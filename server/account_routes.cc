@@ -231,20 +231,29 @@ void AccountRoutes::Activate(Request& request, Reply reply) {
       });
 }
 
-void AccountRoutes::ResendActivation(Request& request, Reply reply) {
+template <class LinkCommand>
+void AccountRoutes::MailLink(Request& request, Reply reply, commands::Micros ttl,
+                             std::string_view answer, commands::LinkToken LinkCommand::*link) {
   auto input = ParseBody(request, reply);
   if (!input) return;
   std::string email = ReadEmail(*input);
   if (!Finish(*input, reply)) return;
+  // The same answer whether the address is known or not; the decider sends nothing for an
+  // account in the wrong state.
   auto account_id = projections::AccountsView::AccountIdByEmail(accounts(), email);
-  if (!account_id) return reply(Accepted(kRegisteredMessage));
-  auto command = std::make_unique<commands::ResendActivation>();
+  if (!account_id) return reply(Accepted(answer));
+  auto command = std::make_unique<LinkCommand>();
   command->account_id = *account_id;
   command->actor = "anonymous";
-  command->activation = NewLink(config_.activation_ttl);
+  (*command).*link = NewLink(ttl);
   command->mail_id = RandomId();
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
-                  [](commands::CommandOutcome&) { return Accepted(kRegisteredMessage); });
+                  [answer](commands::CommandOutcome&) { return Accepted(answer); });
+}
+
+void AccountRoutes::ResendActivation(Request& request, Reply reply) {
+  MailLink(request, std::move(reply), config_.activation_ttl, kRegisteredMessage,
+           &commands::ResendActivation::activation);
 }
 
 void AccountRoutes::Login(Request& request, Reply reply) {
@@ -338,19 +347,8 @@ void AccountRoutes::Logout(Request& request, Reply reply) {
 }
 
 void AccountRoutes::RequestReset(Request& request, Reply reply) {
-  auto input = ParseBody(request, reply);
-  if (!input) return;
-  std::string email = ReadEmail(*input);
-  if (!Finish(*input, reply)) return;
-  auto account_id = projections::AccountsView::AccountIdByEmail(accounts(), email);
-  if (!account_id) return reply(Accepted(kResetMessage));
-  auto command = std::make_unique<commands::RequestPasswordReset>();
-  command->account_id = *account_id;
-  command->actor = "anonymous";
-  command->reset = NewLink(config_.reset_ttl);
-  command->mail_id = RandomId();
-  ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
-                  [](commands::CommandOutcome&) { return Accepted(kResetMessage); });
+  MailLink(request, std::move(reply), config_.reset_ttl, kResetMessage,
+           &commands::RequestPasswordReset::reset);
 }
 
 void AccountRoutes::ConfirmReset(Request& request, Reply reply) {

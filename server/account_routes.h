@@ -53,6 +53,10 @@ class AccountRoutes {
   void LockAccount(Request& request, Reply reply);
   void UnlockAccount(Request& request, Reply reply);
 
+  // Mails a link (activation or reset) to an e-mail address, answering `answer` either way.
+  template <class LinkCommand>
+  void MailLink(Request& request, Reply reply, commands::Micros ttl, std::string_view answer,
+                commands::LinkToken LinkCommand::*link);
   // The caller, or an error answered on `reply` (nullopt then).
   std::optional<Caller> Authenticated(Request& request, Reply& reply);
   std::optional<Caller> Agent(Request& request, Reply& reply, bool auditors_too = false);

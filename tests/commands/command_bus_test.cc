@@ -20,7 +20,8 @@
 #include "commands/clock.h"
 #include "commands/command.h"
 #include "events/event_store.h"
-#include "tests/events/temp_dir.h"
+#include "tests/support/notes.h"
+#include "tests/support/temp_dir.h"
 
 namespace portail::commands {
 namespace {
@@ -30,13 +31,7 @@ using ::testing::HasSubstr;
 
 constexpr Micros kStart = 1'700'000'000'000'000;
 
-schema::PayloadUnion Note(std::string text) {
-  schema::OperatorNoteT note;
-  note.text = std::move(text);
-  schema::PayloadUnion payload;
-  payload.Set(std::move(note));
-  return payload;
-}
+using portail::testing::Note;
 
 // A counter stream ("counter-<id>"): the number of notes it holds.
 class CounterState : public AggregateState {
@@ -209,7 +204,7 @@ class CommandBusTest : public ::testing::Test {
     return std::move(*events);
   }
 
-  test::TempDir dir_;
+  portail::testing::TempDir dir_;
   AggregateRegistry registry_;
   ManualClock clock_{kStart};
   std::unique_ptr<events::EventStore> store_;

@@ -20,7 +20,7 @@
 
 #include "events/event_store.h"
 #include "projections/event_counts.h"
-#include "tests/events/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 #ifndef CRASH_WRITER
 #error "CRASH_WRITER must name the crash_writer executable"
@@ -180,7 +180,7 @@ void CheckStore(const std::string& dir, const std::map<std::string, Ack>& acks) 
 }
 
 TEST(CrashTest, KilledWriterLosesNoAcknowledgedCommandAndLeavesNoPartialBatch) {
-  test::TempDir dir;
+  portail::testing::TempDir dir;
   const std::string store_dir = dir.Sub("store");
   // PORTAIL_CRASH_SEED replays a failed run.
   const char* seed_env = std::getenv("PORTAIL_CRASH_SEED");

@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "projections/event_counts.h"
-#include "tests/events/temp_dir.h"
+#include "tests/support/notes.h"
+#include "tests/support/temp_dir.h"
 
 namespace portail::events {
 namespace {
@@ -24,13 +25,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-schema::PayloadUnion Note(std::string text) {
-  schema::OperatorNoteT note;
-  note.text = std::move(text);
-  schema::PayloadUnion payload;
-  payload.Set(std::move(note));
-  return payload;
-}
+using portail::testing::Note;
 
 StreamAppend Notes(std::string stream, ExpectedVersion expected, std::vector<std::string> texts) {
   StreamAppend append{std::move(stream), expected, {}};
@@ -129,7 +124,7 @@ class EventStoreTest : public ::testing::Test {
     }
   }
 
-  test::TempDir dir_;
+  portail::testing::TempDir dir_;
 };
 
 TEST_F(EventStoreTest, AppendedEventIsReadBackWithItsEnvelope) {
