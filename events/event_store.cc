@@ -18,16 +18,20 @@
 #include <unordered_map>
 
 #include "events/log.h"
+#include "events/view_rows.h"
 
 namespace portail::events {
 namespace {
+
+using internal::BatchViewWriter;
+using internal::DbViewReader;
+using internal::kCheckpointKey;
+using internal::kViewPrefix;
 
 constexpr char kEventsCf[] = "events";
 constexpr char kStreamsCf[] = "streams";
 constexpr char kCommandsCf[] = "commands";
 constexpr char kMetaCf[] = "meta";
-constexpr char kViewPrefix[] = "view.";
-constexpr std::string_view kCheckpointKey("\0checkpoint", 11);
 constexpr char kMetaFormatKey[] = "format_version";
 constexpr char kMetaFormatVersion[] = "1";
 constexpr char kMetaChainHeadKey[] = "chain_head";
@@ -112,76 +116,6 @@ bool VerifyRecordBytes(std::string_view bytes) {
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   return schema::VerifyEventRecordBuffer(verifier);
 }
-
-// A view's writes go into the shared WriteBatch; its reads see its own earlier writes of the
-// batch (kept in a small overlay) before the database's latest state.
-class BatchViewWriter : public ViewWriter {
- public:
-  BatchViewWriter(rocksdb::WriteBatch* batch, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
-      : batch_(batch), db_(db), cf_(cf) {}
-
-  void Put(std::string_view key, std::string_view value) override {
-    batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
-                rocksdb::Slice(value.data(), value.size()));
-    overlay_[std::string(key)] = std::string(value);
-  }
-  void Delete(std::string_view key) override {
-    batch_->Delete(cf_, rocksdb::Slice(key.data(), key.size()));
-    overlay_[std::string(key)] = std::nullopt;
-  }
-  std::optional<std::string> Get(std::string_view key) override {
-    if (auto found = overlay_.find(std::string(key)); found != overlay_.end()) {
-      return found->second;
-    }
-    std::string value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value);
-    if (!s.ok()) return std::nullopt;
-    return value;
-  }
-  // Forgets the overlay once its batch is written.
-  void Clear() { overlay_.clear(); }
-
- private:
-  rocksdb::WriteBatch* batch_;
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  std::unordered_map<std::string, std::optional<std::string>> overlay_;
-};
-
-// Reads a view as of the last durable batch (see EventStore::Impl::durable_snapshot).
-class DbViewReader : public ViewReader {
- public:
-  using Pin = std::shared_ptr<const rocksdb::Snapshot>;
-  DbViewReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-               std::function<rocksdb::ReadOptions(Pin*)> read_options)
-      : db_(db), cf_(cf), read_options_(std::move(read_options)) {}
-
-  std::optional<std::string> Get(std::string_view key) const override {
-    std::string value;
-    Pin pin;
-    rocksdb::Status s =
-        db_->Get(read_options_(&pin), cf_, rocksdb::Slice(key.data(), key.size()), &value);
-    if (!s.ok()) return std::nullopt;
-    return value;
-  }
-  void Scan(std::string_view prefix,
-            const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    Pin pin;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options_(&pin), cf_));
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
-      std::string_view key(it->key().data(), it->key().size());
-      if (!key.starts_with(prefix)) break;
-      if (key == kCheckpointKey) continue;
-      if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
-    }
-  }
-
- private:
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  std::function<rocksdb::ReadOptions(Pin*)> read_options_;
-};
 
 }  // namespace
 

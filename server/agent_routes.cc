@@ -158,6 +158,7 @@ void AccountRoutes::LockAccount(Request& request, Reply reply) {
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
                   [this, account_id](commands::CommandOutcome&) {
                     auto a = projections::AccountsView::Account(accounts(), account_id);
+                    if (!a) return ErrorResponse(ErrorCode::kNotFound, "no such account");
                     return JsonResponse(200, AccountJson(*a, services_.clock->Now()));
                   });
 }
@@ -175,6 +176,7 @@ void AccountRoutes::UnlockAccount(Request& request, Reply reply) {
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
                   [this, account_id](commands::CommandOutcome&) {
                     auto a = projections::AccountsView::Account(accounts(), account_id);
+                    if (!a) return ErrorResponse(ErrorCode::kNotFound, "no such account");
                     return JsonResponse(200, AccountJson(*a, services_.clock->Now()));
                   });
 }

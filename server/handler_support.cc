@@ -3,6 +3,8 @@
 
 #include <ctime>
 
+#include "events/log.h"
+
 namespace portail::server {
 
 void ExecuteAndReply(commands::CommandBus& bus, std::unique_ptr<commands::Command> command,
@@ -13,7 +15,13 @@ void ExecuteAndReply(commands::CommandBus& bus, std::unique_ptr<commands::Comman
       reply(ErrorResponse(outcome.error()));
       return;
     }
-    reply(ok(*outcome));
+    // This runs on the bus's completion thread: nothing may escape it.
+    try {
+      reply(ok(*outcome));
+    } catch (const std::exception& e) {
+      log::error("building a response failed: {}", e.what());
+      reply(ErrorResponse(ErrorCode::kInternal, "an internal error occurred"));
+    }
   });
 }
 

@@ -1,42 +1,150 @@
-// `replay`: the operator's and auditor's tool over a data directory. For now: `verify`.
+// `replay`: the operator's and auditor's tool over a data directory: verify, stats, digest,
+// rebuild.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "events/event_store.h"
+#include "events/view_digest.h"
+#include "events/view_rebuild.h"
+#include "projections/accounts_view.h"
 #include "projections/event_counts.h"
+#include "projections/families_view.h"
+#include "projections/outbox_view.h"
 
 namespace {
 
+namespace events = portail::events;
+namespace projections = portail::projections;
+
 // Opens DIR/log beside a possibly running server, as a RocksDB secondary instance.
-portail::Result<std::unique_ptr<portail::events::EventStore>> OpenReadOnly(
-    const std::string& data_dir, std::vector<portail::events::Projection*> projections) {
+portail::Result<std::unique_ptr<events::EventStore>> OpenReadOnly(
+    const std::string& data_dir, std::vector<events::Projection*> projections) {
   std::string log_dir = data_dir + "/log";
   if (!std::filesystem::exists(log_dir + "/CURRENT")) {
     return portail::Fail(portail::ErrorCode::kNotFound, "no event log in " + data_dir);
   }
-  portail::events::StoreOptions options;
+  events::StoreOptions options;
   options.path = log_dir;
   options.read_only = true;
   options.secondary_path =
       (std::filesystem::temp_directory_path() / ("portail-replay-" + std::to_string(getpid())))
           .string();
   options.projections = std::move(projections);
-  return portail::events::EventStore::Open(std::move(options));
+  return events::EventStore::Open(std::move(options));
+}
+
+int Report(const portail::Error& error) {
+  std::cerr << "replay: " << error.message << "\n";
+  return 2;
+}
+
+// The views the server registers (server/app.cc), by name.
+struct ServerViews {
+  projections::EventCounts event_counts;
+  projections::AccountsView accounts;
+  projections::FamiliesView families;
+  projections::OutboxView outbox;
+
+  std::vector<events::Projection*> All() { return {&event_counts, &accounts, &families, &outbox}; }
+  std::string Names() {
+    std::string names;
+    for (auto* p : All()) names += (names.empty() ? "" : ", ") + std::string(p->name());
+    return names;
+  }
+  events::Projection* Find(std::string_view name) {
+    for (auto* p : All()) {
+      if (p->name() == name) return p;
+    }
+    return nullptr;
+  }
+};
+
+// The projections named in `names` (every one with `all`), or an error naming an unknown one.
+portail::Result<std::vector<events::Projection*>> Choose(ServerViews& views,
+                                                         const std::vector<std::string>& names,
+                                                         bool all) {
+  if (all) return views.All();
+  if (names.empty()) {
+    return portail::Fail(portail::ErrorCode::kInvalid,
+                         "name at least one view (" + views.Names() + ") or --all");
+  }
+  std::vector<events::Projection*> chosen;
+  for (const auto& name : names) {
+    events::Projection* p = views.Find(name);
+    if (p == nullptr) {
+      return portail::Fail(portail::ErrorCode::kInvalid,
+                           "unknown view '" + name + "' (known: " + views.Names() + ")");
+    }
+    chosen.push_back(p);
+  }
+  return chosen;
+}
+
+std::string Month(int64_t recorded_at_us) {
+  std::time_t seconds = static_cast<std::time_t>(recorded_at_us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m", &tm);
+  return buf;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+uint64_t DirectorySize(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;  // a file removed by a compaction meanwhile counts for nothing
+    if (it->is_regular_file(size_ec)) {
+      uint64_t size = it->file_size(size_ec);
+      if (!size_ec) total += size;
+    }
+  }
+  return total;
+}
+
+void PrintTable(const std::string& title, const std::string& column,
+                const std::map<std::string, uint64_t>& rows) {
+  size_t width = column.size();
+  for (const auto& [key, count] : rows) width = std::max(width, key.size());
+  std::printf("\n%s\n", title.c_str());
+  std::printf("  %-*s %12s\n", static_cast<int>(width), column.c_str(), "events");
+  for (const auto& [key, count] : rows) {
+    std::printf("  %-*s %12llu\n", static_cast<int>(width), key.c_str(),
+                static_cast<unsigned long long>(count));
+  }
 }
 
 int Verify(const std::string& data_dir) {
-  portail::projections::EventCounts counts;
+  projections::EventCounts counts;
   auto store = OpenReadOnly(data_dir, {&counts});
-  if (!store) {
-    std::cerr << "replay: " << store.error().message << "\n";
-    return 2;
-  }
+  if (!store) return Report(store.error());
   auto report = (*store)->Verify();
-  if (!report) {
-    std::cerr << "replay: " << report.error().message << "\n";
-    return 2;
-  }
+  if (!report) return Report(report.error());
   if (!report->ok()) {
     std::cout << "FAILED: " << report->problem;
     if (report->first_bad_position)
@@ -48,16 +156,185 @@ int Verify(const std::string& data_dir) {
   return 0;
 }
 
+int Stats(const std::string& data_dir) {
+  auto store = OpenReadOnly(data_dir, {});
+  if (!store) return Report(store.error());
+  std::map<std::string, uint64_t> by_type;
+  std::map<std::string, uint64_t> by_month;
+  std::unordered_set<std::string> streams;
+  uint64_t events_seen = 0;
+  auto scanned = (*store)->ScanAll(1, [&](const portail::schema::EventRecord& event) {
+    ++events_seen;
+    ++by_type[std::string(events::EventTypeName(event.payload_type()))];
+    ++by_month[Month(event.recorded_at_us())];
+    if (event.stream_id() != nullptr) streams.insert(event.stream_id()->str());
+    return true;
+  });
+  if (!scanned) return Report(scanned.error());
+  std::printf("data directory  %s\n", data_dir.c_str());
+  std::printf("events          %llu\n", static_cast<unsigned long long>(events_seen));
+  std::printf("head position   %llu\n", static_cast<unsigned long long>((*store)->HeadPosition()));
+  std::printf("streams         %zu\n", streams.size());
+  std::printf("size on disk    %s (log/)\n", HumanBytes(DirectorySize(data_dir + "/log")).c_str());
+  PrintTable("by type", "type", by_type);
+  PrintTable("by month (UTC)", "month", by_month);
+  return 0;
+}
+
+int Digest(const std::string& data_dir, const std::vector<std::string>& names, bool all) {
+  ServerViews views;
+  auto chosen = Choose(views, names, all);
+  if (!chosen) return Report(chosen.error());
+  auto store = OpenReadOnly(data_dir, views.All());
+  if (!store) return Report(store.error());
+  for (events::Projection* p : *chosen) {
+    const events::ViewReader* rows = (*store)->View(p->name());
+    if (rows == nullptr) {
+      return Report(portail::Error(portail::ErrorCode::kNotFound,
+                                   "the log has no view " + std::string(p->name())));
+    }
+    auto checkpoint = (*store)->Checkpoint(p->name());
+    if (!checkpoint) return Report(checkpoint.error());
+    std::printf("%-14s %s  (checkpoint %llu)\n", std::string(p->name()).c_str(),
+                events::ViewDigest(*rows).c_str(), static_cast<unsigned long long>(*checkpoint));
+  }
+  return 0;
+}
+
+// Shows a rebuild's progress: a bar rewritten in place on a terminal, else a line every ~10%.
+class Progress {
+ public:
+  explicit Progress(std::string name)
+      : name_(std::move(name)), tty_(isatty(1) == 1), start_(std::chrono::steady_clock::now()) {}
+
+  void operator()(uint64_t done, uint64_t total) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    double left = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : 0;
+    int percent = total == 0 ? 100 : static_cast<int>(100 * done / total);
+    if (tty_) {
+      constexpr int kWidth = 30;
+      std::string bar(kWidth * percent / 100, '#');
+      bar.resize(kWidth, '.');
+      std::printf("\r%-14s [%s] %3d%% %llu/%llu events  %.0f ev/s  %.0fs left ", name_.c_str(),
+                  bar.c_str(), percent, static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(total), rate, left);
+      std::fflush(stdout);
+    } else if (percent >= next_percent_ || done == total) {
+      if (done == total && printed_end_) return;
+      printed_end_ = done == total;
+      std::printf("%s: %d%% (%llu/%llu events, %.0f ev/s, %.0fs left)\n", name_.c_str(), percent,
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                  rate, left);
+      next_percent_ = (percent / 10 + 1) * 10;
+    }
+  }
+  void Finish() {
+    if (tty_) std::printf("\n");
+  }
+
+ private:
+  std::string name_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  int next_percent_ = 10;
+  bool printed_end_ = false;
+};
+
+std::string Timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<std::string>& names,
+            bool all) {
+  ServerViews views;
+  auto chosen = Choose(views, names, all);
+  if (!chosen) return Report(chosen.error());
+  auto store = OpenReadOnly(data_dir, views.All());
+  if (!store) return Report(store.error());
+  if (out_dir.empty()) out_dir = data_dir + "/rebuild-" + Timestamp();
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) {
+    return Report(portail::Error(portail::ErrorCode::kIoError,
+                                 "cannot create " + out_dir + ": " + ec.message()));
+  }
+  std::printf("rebuilding into %s, log head %llu\n", out_dir.c_str(),
+              static_cast<unsigned long long>((*store)->HeadPosition()));
+  bool all_equal = true;
+  for (events::Projection* p : *chosen) {
+    std::string name(p->name());
+    const events::ViewReader* live = (*store)->View(name);
+    if (live == nullptr) {
+      return Report(portail::Error(portail::ErrorCode::kNotFound, "the log has no view " + name));
+    }
+    // A fresh projection object: the rebuild shares nothing with the live view's reader.
+    ServerViews fresh;
+    Progress progress(name);
+    auto report =
+        events::RebuildView(**store, *fresh.Find(name), out_dir + "/" + name,
+                            [&progress](uint64_t done, uint64_t total) { progress(done, total); });
+    progress.Finish();
+    if (!report) return Report(report.error());
+    std::string live_digest = events::ViewDigest(*live);
+    bool equal = live_digest == report->digest;
+    all_equal = all_equal && equal;
+    double rate = report->seconds > 0 ? report->events_applied / report->seconds : 0;
+    std::printf("%s: %llu events in %.2fs (%.0f events/s)\n", name.c_str(),
+                static_cast<unsigned long long>(report->events_applied), report->seconds, rate);
+    std::printf("  rebuilt digest %s\n  live digest    %s\n  %s\n", report->digest.c_str(),
+                live_digest.c_str(), equal ? "equal" : "DIFFERENT");
+  }
+  return all_equal ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"replay: verify a portail event log (read-only, safe beside a running server)"};
+  CLI::App cli{
+      "replay: read a portail data directory (read-only, safe beside a running server).\n"
+      "Views: event_counts, accounts, families, outbox."};
   cli.require_subcommand(1);
   std::string data_dir = "data";
+  std::string out_dir;
+  std::vector<std::string> names;
+  bool all = false;
+
   CLI::App* verify = cli.add_subcommand(
       "verify", "Walk the whole log: positions, hash chain, stream index, views' checkpoints");
   verify->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+
+  CLI::App* stats = cli.add_subcommand(
+      "stats", "Events by type and by month (UTC), streams, head position, size on disk");
+  stats->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+
+  CLI::App* digest = cli.add_subcommand(
+      "digest", "BLAKE2b digest of the live views' rows (the checkpoint left out)");
+  digest->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+  digest->add_option("views", names, "Views to digest");
+  digest->add_flag("--all", all, "Every view");
+
+  CLI::App* rebuild = cli.add_subcommand(
+      "rebuild",
+      "Replay the whole log into fresh views beside the live ones and compare their digests "
+      "(exit 1 when one differs). Swapping a rebuilt view into the live store: to come.");
+  rebuild->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+  rebuild->add_option("--out", out_dir,
+                      "Where to write the rebuilt views, one directory each (default: "
+                      "DIR/rebuild-<UTC timestamp>)");
+  rebuild->add_option("views", names, "Views to rebuild");
+  rebuild->add_flag("--all", all, "Every view");
+
   CLI11_PARSE(cli, argc, argv);
   if (verify->parsed()) return Verify(data_dir);
+  if (stats->parsed()) return Stats(data_dir);
+  if (digest->parsed()) return Digest(data_dir, names, all);
+  if (rebuild->parsed()) return Rebuild(data_dir, out_dir, names, all);
   return 0;
 }

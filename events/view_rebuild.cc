@@ -1,0 +1,130 @@
+// RebuildView: a projection replayed over the whole log into its own fresh RocksDB directory.
+#include "events/view_rebuild.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "events/view_digest.h"
+#include "events/view_rows.h"
+
+namespace portail::events {
+namespace {
+
+using internal::BatchViewWriter;
+using internal::DbViewReader;
+using internal::kCheckpointKey;
+using internal::kViewPrefix;
+
+constexpr uint64_t kRebuildBatch = 10000;
+
+Error FromRocks(const rocksdb::Status& s, std::string_view what) {
+  return Error(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError,
+               std::string(what) + ": " + s.ToString());
+}
+
+// An open RocksDB with its column family handles, closed on destruction.
+struct OpenDb {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  OpenDb() = default;
+  OpenDb(const OpenDb&) = delete;
+  OpenDb& operator=(const OpenDb&) = delete;
+  ~OpenDb() {
+    if (db == nullptr) return;
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    rocksdb::Status ignored = db->Close();  // a close failure leaves nothing more to do
+    (void)ignored;
+    delete db;
+  }
+};
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const rocksdb::Options& options,
+                                                         std::string_view name) {
+  return {rocksdb::ColumnFamilyDescriptor(rocksdb::kDefaultColumnFamilyName,
+                                          rocksdb::ColumnFamilyOptions(options)),
+          rocksdb::ColumnFamilyDescriptor(std::string(kViewPrefix) + std::string(name),
+                                          rocksdb::ColumnFamilyOptions(options))};
+}
+
+rocksdb::ReadOptions LatestState(DbViewReader::Pin*) { return rocksdb::ReadOptions(); }
+
+}  // namespace
+
+Result<RebuildReport> RebuildView(
+    const EventStore& source, Projection& projection, const std::string& out_dir,
+    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+  std::error_code ec;
+  if (std::filesystem::exists(out_dir, ec) || ec) {
+    return Fail(ErrorCode::kAlreadyExists, out_dir + " already exists");
+  }
+  auto start = std::chrono::steady_clock::now();
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.error_if_exists = true;
+  options.max_background_jobs = 2;
+  OpenDb out;
+  rocksdb::Status s = rocksdb::DB::Open(options, out_dir, Descriptors(options, projection.name()),
+                                        &out.handles, &out.db);
+  if (!s.ok()) return std::unexpected(FromRocks(s, "creating " + out_dir));
+  rocksdb::ColumnFamilyHandle* cf = out.handles[1];
+
+  const uint64_t total = source.HeadPosition();
+  rocksdb::WriteBatch batch;
+  BatchViewWriter writer(&batch, out.db, cf);
+  RebuildReport report;
+  uint64_t in_batch = 0;
+  auto flush = [&](bool sync) {
+    batch.Put(cf, rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()),
+              EncodeBigEndian64(report.checkpoint));
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    rocksdb::Status written = out.db->Write(wo, &batch);
+    batch.Clear();
+    writer.Clear();
+    in_batch = 0;
+    return written;
+  };
+  rocksdb::Status write_status;
+  auto scanned = source.ScanAll(1, [&](const schema::EventRecord& event) {
+    if (event.position() > total) return false;
+    projection.Apply(event, writer);
+    report.checkpoint = event.position();
+    ++report.events_applied;
+    if (++in_batch == kRebuildBatch) {
+      write_status = flush(false);
+      if (!write_status.ok()) return false;
+      if (progress) progress(report.events_applied, total);
+    }
+    return true;
+  });
+  if (!write_status.ok()) return std::unexpected(FromRocks(write_status, "writing " + out_dir));
+  if (!scanned) return std::unexpected(scanned.error());
+  if (s = flush(true); !s.ok()) return std::unexpected(FromRocks(s, "writing " + out_dir));
+  if (progress) progress(report.events_applied, total);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  DbViewReader reader(out.db, cf, LatestState);
+  report.digest = ViewDigest(reader);
+  return report;
+}
+
+Result<std::string> DigestOfRebuiltView(const std::string& dir, std::string_view name) {
+  rocksdb::Options options;
+  OpenDb in;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(options, dir, Descriptors(options, name), &in.handles, &in.db);
+  if (!s.ok()) {
+    return Fail(ErrorCode::kNotFound,
+                "no rebuilt view " + std::string(name) + " in " + dir + ": " + s.ToString());
+  }
+  DbViewReader reader(in.db, in.handles[1], LatestState);
+  return ViewDigest(reader);
+}
+
+}  // namespace portail::events

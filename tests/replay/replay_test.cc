@@ -1,0 +1,225 @@
+// Tests of view digests and rebuilds: a view replayed from the log holds exactly the live rows.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/event_store.h"
+#include "events/view_digest.h"
+#include "events/view_rebuild.h"
+#include "tests/replay/town.h"
+#include "tests/support/notes.h"
+#include "tests/support/temp_dir.h"
+
+namespace portail::events {
+namespace {
+
+using portail::testing::TempDir;
+
+using Rows = std::map<std::string, std::string>;
+
+// A view held in memory, for the digest's own tests.
+class MapRows : public ViewReader {
+ public:
+  explicit MapRows(std::map<std::string, std::string> rows) : rows_(std::move(rows)) {}
+  std::optional<std::string> Get(std::string_view key) const override {
+    auto found = rows_.find(std::string(key));
+    if (found == rows_.end()) return std::nullopt;
+    return found->second;
+  }
+  void Scan(std::string_view prefix,
+            const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    for (auto it = rows_.lower_bound(std::string(prefix)); it != rows_.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      if (!fn(it->first, it->second)) break;
+    }
+  }
+
+ private:
+  std::map<std::string, std::string> rows_;
+};
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.path = dir_.Sub("log");
+    options.projections = views_.All();
+    auto store = EventStore::Open(options);
+    ASSERT_TRUE(store) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(portail::testing::PopulateTown(*store_, /*families=*/12, /*accounts=*/40));
+    ASSERT_GT(store_->HeadPosition(), 300u);
+  }
+
+  TempDir dir_;
+  portail::testing::ServerViews views_;
+  std::unique_ptr<EventStore> store_;
+};
+
+TEST(ViewDigestTest, IsTheSameForTheSameRowsAndHex) {
+  MapRows a(Rows{{"k1", "v1"}, {"k2", "v2"}});
+  MapRows b(Rows{{"k2", "v2"}, {"k1", "v1"}});
+  EXPECT_EQ(ViewDigest(a), ViewDigest(b));
+  EXPECT_EQ(ViewDigest(a).size(), 64u);
+  EXPECT_EQ(ViewDigest(a).find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+TEST(ViewDigestTest, ChangesWhenOneValueDiffers) {
+  MapRows a(Rows{{"k1", "v1"}, {"k2", "v2"}});
+  MapRows b(Rows{{"k1", "v1"}, {"k2", "v3"}});
+  EXPECT_NE(ViewDigest(a), ViewDigest(b));
+}
+
+TEST(ViewDigestTest, SeparatesKeysFromValues) {
+  MapRows a(Rows{{"ab", "c"}});
+  MapRows b(Rows{{"a", "bc"}});
+  EXPECT_NE(ViewDigest(a), ViewDigest(b));
+}
+
+TEST(ViewDigestTest, OfAnEmptyViewDiffersFromAViewWithAnEmptyRow) {
+  MapRows empty(Rows{});
+  MapRows one_empty_row(Rows{{"", ""}});
+  EXPECT_NE(ViewDigest(empty), ViewDigest(one_empty_row));
+}
+
+TEST_F(ReplayTest, EveryRebuiltViewHasTheLiveViewsDigest) {
+  for (Projection* projection : views_.All()) {
+    std::string name(projection->name());
+    const ViewReader* live = store_->View(name);
+    ASSERT_NE(live, nullptr) << name;
+    std::string out = dir_.Sub("rebuilt-" + name);
+    auto report = RebuildView(*store_, *projection, out, {});
+    ASSERT_TRUE(report) << name << ": " << report.error().message;
+    EXPECT_EQ(report->events_applied, store_->HeadPosition()) << name;
+    EXPECT_EQ(report->checkpoint, store_->HeadPosition()) << name;
+    EXPECT_EQ(report->digest, ViewDigest(*live)) << name;
+    auto reread = DigestOfRebuiltView(out, name);
+    ASSERT_TRUE(reread) << reread.error().message;
+    EXPECT_EQ(*reread, report->digest) << name;
+  }
+}
+
+TEST_F(ReplayTest, LiveViewsOfTheTownAreNotEmpty) {
+  // Guards the digest comparisons above against views that stayed empty on both sides.
+  MapRows empty(Rows{});
+  for (Projection* projection : views_.All()) {
+    EXPECT_NE(ViewDigest(*store_->View(projection->name())), ViewDigest(empty))
+        << projection->name();
+  }
+}
+
+TEST_F(ReplayTest, RebuildReportsProgressUpToTheHead) {
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  auto report =
+      RebuildView(*store_, views_.event_counts, dir_.Sub("counts"),
+                  [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().first, store_->HeadPosition());
+  EXPECT_EQ(calls.back().second, store_->HeadPosition());
+}
+
+TEST_F(ReplayTest, RebuildIntoAnExistingDirectoryIsAlreadyExistsAndTouchesNothing) {
+  std::string out = dir_.Sub("taken");
+  std::filesystem::create_directories(out);
+  std::filesystem::path marker = std::filesystem::path(out) / "keep.txt";
+  { std::ofstream(marker) << "mine"; }
+  auto report = RebuildView(*store_, views_.accounts, out, {});
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_TRUE(std::filesystem::exists(marker));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out), {}), 1);
+}
+
+TEST_F(ReplayTest, DigestOfAMissingRebuiltViewIsNotFound) {
+  auto digest = DigestOfRebuiltView(dir_.Sub("nothing-here"), "accounts");
+  ASSERT_FALSE(digest);
+  EXPECT_EQ(digest.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(ReplayTest, OneMoreLiveEventMakesTheOldRebuildDiffer) {
+  auto report = RebuildView(*store_, views_.accounts, dir_.Sub("accounts"), {});
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->digest, ViewDigest(*store_->View("accounts")));
+
+  schema::SessionStartedT session;
+  session.session_hash = "one-more";
+  session.expires_at_us = portail::testing::kTownStartUs + 1000 * portail::testing::kDayUs;
+  AppendRequest request;
+  request.recorded_at_us = portail::testing::kTownStartUs + 999 * portail::testing::kDayUs;
+  request.streams.push_back(
+      {"account-a1", ExpectedVersion::Any(), {portail::testing::Payload(session)}});
+  ASSERT_TRUE(store_->Append(request));
+
+  EXPECT_NE(report->digest, ViewDigest(*store_->View("accounts")));
+  auto again = RebuildView(*store_, views_.accounts, dir_.Sub("accounts-again"), {});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->digest, ViewDigest(*store_->View("accounts")));
+}
+
+TEST_F(ReplayTest, AnEventNoViewReadsChangesOnlyTheEventCounts) {
+  std::map<std::string, std::string> before;
+  for (Projection* p : views_.All())
+    before[std::string(p->name())] = ViewDigest(*store_->View(p->name()));
+  AppendRequest request;
+  request.streams.push_back({"notes", ExpectedVersion::Any(), {portail::testing::Note("hello")}});
+  ASSERT_TRUE(store_->Append(request));
+  for (Projection* p : views_.All()) {
+    std::string name(p->name());
+    if (name == "event_counts") {
+      EXPECT_NE(ViewDigest(*store_->View(name)), before[name]);
+    } else {
+      EXPECT_EQ(ViewDigest(*store_->View(name)), before[name]) << name;
+    }
+  }
+}
+
+TEST(RebuildTest, AViewSpanningSeveralBatchesMatchesTheLiveOne) {
+  // More than one rebuild batch (10,000 events), so rows written by an earlier batch are read
+  // back from the new database rather than from the batch's overlay.
+  TempDir dir;
+  portail::testing::ServerViews views;
+  StoreOptions options;
+  options.path = dir.Sub("log");
+  options.projections = views.All();
+  options.sync = false;
+  auto store = EventStore::Open(options);
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_TRUE(portail::testing::PopulateTown(**store, /*families=*/50, /*accounts=*/2500));
+  ASSERT_GT((*store)->HeadPosition(), 20000u);
+  for (Projection* projection : views.All()) {
+    portail::testing::ServerViews fresh;
+    Projection* same = nullptr;
+    for (Projection* p : fresh.All()) {
+      if (p->name() == projection->name()) same = p;
+    }
+    auto report = RebuildView(**store, *same, dir.Sub(std::string(projection->name())), {});
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_EQ(report->digest, ViewDigest(*(*store)->View(projection->name())))
+        << projection->name();
+  }
+}
+
+TEST_F(ReplayTest, RebuildReadsAReadOnlyStoreBesideTheWriter) {
+  StoreOptions options;
+  options.path = dir_.Sub("log");
+  options.read_only = true;
+  options.secondary_path = dir_.Sub("secondary");
+  options.projections = views_.All();
+  auto reader = EventStore::Open(options);
+  ASSERT_TRUE(reader) << reader.error().message;
+  portail::testing::ServerViews fresh;
+  auto report = RebuildView(**reader, fresh.families, dir_.Sub("families"), {});
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->events_applied, store_->HeadPosition());
+  EXPECT_EQ(report->digest, ViewDigest(*(*reader)->View("families")));
+  EXPECT_EQ(report->digest, ViewDigest(*store_->View("families")));
+}
+
+}  // namespace
+}  // namespace portail::events

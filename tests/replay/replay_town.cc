@@ -1,0 +1,31 @@
+// `replay_town DIR [ACCOUNTS]`: writes a small town's log with the server's views to DIR/log,
+// for the replay tool's command-line test.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "events/event_store.h"
+#include "tests/replay/town.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: replay_town DIR [ACCOUNTS]\n");
+    return 2;
+  }
+  int accounts = argc > 2 ? std::atoi(argv[2]) : 40;
+  portail::testing::ServerViews views;
+  portail::events::StoreOptions options;
+  options.path = std::string(argv[1]) + "/log";
+  options.projections = views.All();
+  auto store = portail::events::EventStore::Open(options);
+  if (!store) {
+    std::fprintf(stderr, "replay_town: %s\n", store.error().message.c_str());
+    return 1;
+  }
+  if (!portail::testing::PopulateTown(**store, /*families=*/12, accounts)) {
+    std::fprintf(stderr, "replay_town: an append failed\n");
+    return 1;
+  }
+  std::printf("%llu events\n", static_cast<unsigned long long>((*store)->HeadPosition()));
+  return 0;
+}
