@@ -231,7 +231,7 @@ Result<Decision> RegisterAccount::Decide(const States& states, Micros now) const
   schema::EmailClaimedT claimed;
   claimed.account_id = account_id;
   decision.appends.push_back({EmailStream(email_key), {}, {MakePayload(std::move(claimed))}});
-  if (role == schema::Role::Family) {
+  if (role == schema::Role::Family && mail_activation) {
     decision.appends.push_back(
         Outbox(Mail(mail_id, "activation", email, account_id, first_name, &activation)));
   }

@@ -116,6 +116,7 @@ class RegisterAccount : public Command {
   LinkToken activation;
   std::string mail_id;
   std::string family_id;  // subscribe at once (a subscriber code given at registration)
+  bool mail_activation = true;  // false: the caller activates it itself (the demo town)
 
   std::vector<std::string> Streams() const override;
   Result<Decision> Decide(const States& states, Micros now) const override;

@@ -60,9 +60,9 @@ Result<RebuildReport> RebuildView(
     const EventStore& source, Projection& projection, const std::string& out_dir,
     const std::function<void(uint64_t done, uint64_t total)>& progress) {
   std::error_code ec;
-  if (std::filesystem::exists(out_dir, ec) || ec) {
-    return Fail(ErrorCode::kAlreadyExists, out_dir + " already exists");
-  }
+  bool exists = std::filesystem::exists(out_dir, ec);
+  if (ec) return Fail(ErrorCode::kIoError, "cannot look at " + out_dir + ": " + ec.message());
+  if (exists) return Fail(ErrorCode::kAlreadyExists, out_dir + " already exists");
   auto start = std::chrono::steady_clock::now();
   rocksdb::Options options;
   options.create_if_missing = true;

@@ -53,6 +53,7 @@ Status Account(App& app, const std::string& email, const std::string& password,
   command->activation = {token_id, "demo-" + token_id,
                          app.services().clock->Now() + 3600LL * 1000000};
   command->mail_id = RandomId();
+  command->mail_activation = false;
   std::string account_id = command->account_id;
   if (auto ok = Run(app, std::move(command)); !ok) return ok;
   if (role != schema::Role::Family) return {};

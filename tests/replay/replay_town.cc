@@ -2,6 +2,7 @@
 // for the replay tool's command-line test.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "events/event_store.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   int accounts = argc > 2 ? std::atoi(argv[2]) : 40;
+  std::filesystem::create_directories(argv[1]);
   portail::testing::ServerViews views;
   portail::events::StoreOptions options;
   options.path = std::string(argv[1]) + "/log";

@@ -323,7 +323,8 @@ int main(int argc, char** argv) {
   CLI::App* rebuild = cli.add_subcommand(
       "rebuild",
       "Replay the whole log into fresh views beside the live ones and compare their digests "
-      "(exit 1 when one differs). Swapping a rebuilt view into the live store: to come.");
+      "(exit 1 when one differs). swap: to come (rebuilt views are not yet swapped into the live "
+      "store).");
   rebuild->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
   rebuild->add_option("--out", out_dir,
                       "Where to write the rebuilt views, one directory each (default: "

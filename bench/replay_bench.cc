@@ -1,0 +1,314 @@
+// Benchmarks rebuilding views from the whole log (RebuildView) against a raw RocksDB scan of it.
+#include <rocksdb/db.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "events/event_store.h"
+#include "events/view_digest.h"
+#include "events/view_rebuild.h"
+#include "projections/accounts_view.h"
+#include "projections/event_counts.h"
+#include "projections/families_view.h"
+#include "projections/outbox_view.h"
+
+namespace portail::bench {
+namespace {
+
+struct Config {
+  std::filesystem::path dir;
+  uint64_t events = 1'000'000;
+  uint64_t families = 1000;
+  uint64_t requests_per_batch = 100;
+  int rounds = 3;
+};
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "replay_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// The four projections the server registers (server/app.cc).
+struct ServerViews {
+  projections::EventCounts event_counts;
+  projections::AccountsView accounts;
+  projections::FamiliesView families;
+  projections::OutboxView outbox;
+  std::vector<events::Projection*> All() { return {&event_counts, &accounts, &families, &outbox}; }
+};
+
+std::filesystem::path LogDir(const Config& config) { return config.dir / "log"; }
+
+std::unique_ptr<events::EventStore> OpenStore(const Config& config, ServerViews& views, bool sync) {
+  events::StoreOptions options;
+  options.path = LogDir(config).string();
+  options.sync = sync;
+  options.projections = views.All();
+  auto store = events::EventStore::Open(options);
+  if (!store) Die("cannot open the store: " + store.error().message);
+  return std::move(*store);
+}
+
+template <class T>
+schema::PayloadUnion Payload(T event) {
+  schema::PayloadUnion payload;
+  payload.Set(std::move(event));
+  return payload;
+}
+
+// One account's life, as the deciders shape it (commands/accounts.cc), in three requests and 8
+// events: registration (account, e-mail claim, activation mail), delivery, then activation with
+// a session and a subscription.
+void AccountRequests(uint64_t n, uint64_t families, int64_t at,
+                     std::vector<events::AppendRequest>& out) {
+  std::string id = "a" + std::to_string(n);
+  std::string email = "parent" + std::to_string(n) + "@bench.test";
+  auto request = [&](std::vector<events::StreamAppend> streams) {
+    events::AppendRequest r;
+    r.actor = "bench";
+    r.recorded_at_us = at;
+    r.streams = std::move(streams);
+    out.push_back(std::move(r));
+  };
+  schema::AccountRegisteredT registered;
+  registered.account_id = id;
+  registered.email = email;
+  registered.first_name = "Parent";
+  registered.last_name = std::to_string(n);
+  registered.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$bench$" + id;
+  schema::ActivationIssuedT issued;
+  issued.token_id = "tok-" + id;
+  issued.token_hash = "hash-tok-" + id;
+  issued.expires_at_us = at + 48LL * 3600 * 1'000'000;
+  schema::EmailClaimedT claimed;
+  claimed.account_id = id;
+  schema::MailQueuedT mail;
+  mail.mail_id = "mail-" + id;
+  mail.kind = "activation";
+  mail.to = email;
+  mail.account_id = id;
+  mail.first_name = "Parent";
+  mail.token_id = issued.token_id;
+  mail.expires_at_us = issued.expires_at_us;
+  request({{"account-" + id, {}, {Payload(registered), Payload(issued)}},
+           {"email-" + email, {}, {Payload(claimed)}},
+           {"outbox", {}, {Payload(mail)}}});
+  schema::MailDeliveredT delivered;
+  delivered.mail_id = mail.mail_id;
+  delivered.via = "file";
+  request({{"outbox", {}, {Payload(delivered)}}});
+  schema::AccountActivatedT activated;
+  activated.token_hash = issued.token_hash;
+  schema::SessionStartedT session;
+  session.session_hash = "session-" + id;
+  session.expires_at_us = at + 12LL * 3600 * 1'000'000;
+  session.client = "127.0.0.1";
+  schema::SubscribedT subscribed;
+  subscribed.family_id = "f" + std::to_string(n % families);
+  request({{"account-" + id, {}, {Payload(activated), Payload(session), Payload(subscribed)}}});
+}
+
+// Fills the log with config.families families, then accounts until config.events events, by
+// unsynced AppendBatch calls (the four views written inline, as on the server).
+void Populate(const Config& config) {
+  FreshDirectory(config.dir);
+  ServerViews views;
+  auto store = OpenStore(config, views, /*sync=*/false);
+  auto start = SteadyClock::now();
+  int64_t at = 1'735'722'000'000'000;
+  std::vector<events::AppendRequest> batch;
+  auto write = [&] {
+    for (auto& result : store->AppendBatch(batch)) {
+      if (!result) Die("populating: " + result.error().message);
+    }
+    batch.clear();
+  };
+  for (uint64_t f = 0; f < config.families; ++f) {
+    schema::FamilyRegisteredT registered;
+    registered.family_id = "f" + std::to_string(f);
+    registered.name = "Famille " + std::to_string(f);
+    registered.code_hash = "code-" + registered.family_id;
+    events::AppendRequest r;
+    r.recorded_at_us = at;
+    r.streams.push_back({"family-" + registered.family_id, {}, {Payload(registered)}});
+    batch.push_back(std::move(r));
+    if (batch.size() >= config.requests_per_batch) write();
+  }
+  write();
+  uint64_t planned = store->HeadPosition();
+  for (uint64_t n = 0; planned + 8 <= config.events; ++n, planned += 8) {
+    AccountRequests(n, config.families, at + static_cast<int64_t>(n) * 60'000'000, batch);
+    if (batch.size() >= config.requests_per_batch) write();
+  }
+  write();
+  uint64_t appended = store->HeadPosition();
+  double seconds = SecondsSince(start);
+  store->Close();
+  std::printf("populated %llu events in %.1f s (%.0f events/s, four views inline, unsynced)\n",
+              static_cast<unsigned long long>(appended), seconds, appended / seconds);
+}
+
+// Opens the log with raw RocksDB and every column family; `fn` gets the DB and "events".
+void WithRawDb(const Config& config,
+               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
+  rocksdb::Options options;
+  options.max_background_jobs = 2;  // as the event store
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, LogDir(config).string(), &names);
+  if (!s.ok()) Die("listing column families: " + s.ToString());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  s = rocksdb::DB::Open(options, LogDir(config).string(), descriptors, &handles, &db);
+  if (!s.ok()) Die("opening raw RocksDB: " + s.ToString());
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  for (auto* h : handles) {
+    if (h->GetName() == "events") events = h;
+  }
+  if (events == nullptr) Die("no \"events\" column family");
+  fn(db, events);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  s = db->Close();
+  if (!s.ok()) Die("closing raw RocksDB: " + s.ToString());
+  delete db;
+}
+
+// Waits until RocksDB has no flush or compaction pending or running.
+void Settle(const Config& config) {
+  WithRawDb(config, [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*) {
+    for (;;) {
+      uint64_t pending = 0;
+      uint64_t running = 0;
+      uint64_t flushes = 0;
+      db->GetAggregatedIntProperty("rocksdb.compaction-pending", &pending);
+      db->GetAggregatedIntProperty("rocksdb.num-running-compactions", &running);
+      db->GetAggregatedIntProperty("rocksdb.num-running-flushes", &flushes);
+      if (pending + running + flushes == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+struct Pass {
+  uint64_t events = 0;
+  uint64_t checksum = 0;
+  double seconds = 0;
+  double rate() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
+};
+
+// A raw iterator pass over "events" with default ReadOptions (scan_bench's `raw`).
+Pass RawScan(const Config& config) {
+  Pass pass;
+  WithRawDb(config, [&pass](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events) {
+    auto start = SteadyClock::now();
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice value = it->value();
+      pass.checksum += value.size() + static_cast<uint8_t>(value.data()[0]);
+      ++pass.events;
+    }
+    if (!it->status().ok()) Die("raw scan: " + it->status().ToString());
+    pass.seconds = SecondsSince(start);
+  });
+  return pass;
+}
+
+// RebuildView of `name` into a fresh directory, removed afterwards; checks the digest against
+// the live view on `check_digest`.
+Pass RebuildPass(const Config& config, const std::string& name, bool check_digest) {
+  ServerViews live;
+  auto store = OpenStore(config, live, /*sync=*/true);
+  ServerViews fresh;
+  events::Projection* projection = nullptr;
+  for (auto* p : fresh.All()) {
+    if (p->name() == name) projection = p;
+  }
+  std::filesystem::path out = config.dir / ("rebuilt-" + name);
+  std::filesystem::remove_all(out);
+  auto start = SteadyClock::now();
+  auto report = events::RebuildView(*store, *projection, out.string(), {});
+  double seconds = SecondsSince(start);  // digest of the rebuilt rows included
+  if (!report) Die("rebuilding " + name + ": " + report.error().message);
+  if (check_digest && report->digest != events::ViewDigest(*store->View(name))) {
+    Die("the rebuilt " + name + " differs from the live view");
+  }
+  std::filesystem::remove_all(out);
+  return Pass{report->events_applied, 0, seconds};
+}
+
+struct Series {
+  std::string name;
+  std::vector<double> rates;
+  double best() const { return rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end()); }
+  double median() const { return Median(rates); }
+};
+
+void Record(Series& series, const Pass& pass, uint64_t expected) {
+  if (pass.events != expected) {
+    Die(series.name + " saw " + std::to_string(pass.events) + " events, expected " +
+        std::to_string(expected));
+  }
+  series.rates.push_back(pass.rate());
+  std::printf("  %-14s %10.0f events/s (%.3f s)\n", series.name.c_str(), pass.rate(), pass.seconds);
+}
+
+}  // namespace
+}  // namespace portail::bench
+
+int main(int argc, char** argv) {
+  using namespace portail::bench;
+  CLI::App app{"Rebuilding views from the log (RebuildView) against a raw RocksDB scan"};
+  Config config;
+  std::string dir = "/tmp/portail-bench/replay";
+  std::vector<std::string> views = {"event_counts", "accounts", "families", "outbox"};
+  bool reuse = false;
+  bool keep = false;
+  app.add_option("--dir", dir, "Directory of the store (emptied first unless --reuse)");
+  app.add_option("--events", config.events, "Events in the log");
+  app.add_option("--rounds", config.rounds, "Measured rounds");
+  app.add_option("--views", views, "Views to rebuild")->delimiter(',');
+  app.add_flag("--reuse", reuse, "Reuse the store in --dir if it exists");
+  app.add_flag("--keep", keep, "Keep the store after the run");
+  CLI11_PARSE(app, argc, argv);
+  config.dir = dir;
+  for (const auto& v : views) {
+    if (v != "event_counts" && v != "accounts" && v != "families" && v != "outbox") {
+      Die("unknown view " + v);
+    }
+  }
+
+  if (!reuse || !std::filesystem::exists(config.dir / "log" / "CURRENT")) Populate(config);
+  Settle(config);
+  uint64_t expected = RawScan(config).events;  // unmeasured: warms the page cache
+  std::printf("log of %llu events; %d rounds\n", static_cast<unsigned long long>(expected),
+              config.rounds);
+
+  Series raw{"raw", {}};
+  std::vector<Series> rebuilds;
+  for (const auto& v : views) rebuilds.push_back(Series{"rebuild " + v, {}});
+  for (int round = 0; round < config.rounds; ++round) {
+    std::printf("round %d\n", round + 1);
+    Record(raw, RawScan(config), expected);
+    for (size_t i = 0; i < views.size(); ++i) {
+      Record(rebuilds[i], RebuildPass(config, views[i], round == 0), expected);
+    }
+  }
+
+  std::printf("\n| method | best ev/s | median ev/s | median / raw |\n|---|---:|---:|---:|\n");
+  std::printf("| raw | %.0f | %.0f | 100 %% |\n", raw.best(), raw.median());
+  for (const auto& s : rebuilds) {
+    std::printf("| %s | %.0f | %.0f | %.0f %% |\n", s.name.c_str(), s.best(), s.median(),
+                100 * s.median() / raw.median());
+  }
+  if (!keep) std::filesystem::remove_all(config.dir);
+  return 0;
+}
