@@ -115,7 +115,7 @@ class RegisterAccount : public Command {
   schema::Role role = schema::Role::Family;
   LinkToken activation;
   std::string mail_id;
-  std::string family_id;  // subscribe at once (a subscriber code given at registration)
+  std::string family_id;        // subscribe at once (a subscriber code given at registration)
   bool mail_activation = true;  // false: the caller activates it itself (the demo town)
 
   std::vector<std::string> Streams() const override;
