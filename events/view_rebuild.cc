@@ -2,11 +2,15 @@
 #include "events/view_rebuild.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "events/view_digest.h"
@@ -15,7 +19,6 @@
 namespace portail::events {
 namespace {
 
-using internal::BatchViewWriter;
 using internal::DbViewReader;
 using internal::kCheckpointKey;
 using internal::kViewPrefix;
@@ -44,15 +47,71 @@ struct OpenDb {
   }
 };
 
+// The default column family and the view's, with a bloom filter for the projection's point
+// lookups, as the event store sets its views up.
 std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const rocksdb::Options& options,
                                                          std::string_view name) {
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions view(options);
+  view.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return {rocksdb::ColumnFamilyDescriptor(rocksdb::kDefaultColumnFamilyName,
                                           rocksdb::ColumnFamilyOptions(options)),
-          rocksdb::ColumnFamilyDescriptor(std::string(kViewPrefix) + std::string(name),
-                                          rocksdb::ColumnFamilyOptions(options))};
+          rocksdb::ColumnFamilyDescriptor(std::string(kViewPrefix) + std::string(name), view)};
 }
 
 rocksdb::ReadOptions LatestState(DbViewReader::Pin*) { return rocksdb::ReadOptions(); }
+
+// Like BatchViewWriter, but keeps only each key's last write of the batch and hands those to the
+// WriteBatch in Flush(): a rebuild writes every row once per batch, not once per event (the
+// event counts' rows change on every event). Reads see the batch's writes before the database.
+class CoalescingViewWriter : public ViewWriter {
+ public:
+  CoalescingViewWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+
+  void Put(std::string_view key, std::string_view value) override {
+    if (auto found = pending_.find(key); found != pending_.end()) {
+      found->second = std::string(value);
+    } else {
+      pending_.emplace(std::string(key), std::string(value));
+    }
+  }
+  void Delete(std::string_view key) override {
+    if (auto found = pending_.find(key); found != pending_.end()) {
+      found->second = std::nullopt;
+    } else {
+      pending_.emplace(std::string(key), std::nullopt);
+    }
+  }
+  std::optional<std::string> Get(std::string_view key) override {
+    if (auto found = pending_.find(key); found != pending_.end()) return found->second;
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value);
+    if (!s.ok()) return std::nullopt;
+    return value;
+  }
+  // Moves the batch's last writes into `batch` and forgets them.
+  void Flush(rocksdb::WriteBatch& batch) {
+    for (const auto& [key, value] : pending_) {
+      if (value) {
+        batch.Put(cf_, key, *value);
+      } else {
+        batch.Delete(cf_, key);
+      }
+    }
+    pending_.clear();
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>> pending_;
+};
 
 }  // namespace
 
@@ -77,17 +136,17 @@ Result<RebuildReport> RebuildView(
 
   const uint64_t total = source.HeadPosition();
   rocksdb::WriteBatch batch;
-  BatchViewWriter writer(&batch, out.db, cf);
+  CoalescingViewWriter writer(out.db, cf);
   RebuildReport report;
   uint64_t in_batch = 0;
   auto flush = [&](bool sync) {
+    writer.Flush(batch);
     batch.Put(cf, rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()),
               EncodeBigEndian64(report.checkpoint));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
     rocksdb::Status written = out.db->Write(wo, &batch);
     batch.Clear();
-    writer.Clear();
     in_batch = 0;
     return written;
   };

@@ -5,10 +5,7 @@
 
 #include "commands/accounts.h"
 #include "events/log.h"
-#include "projections/accounts_view.h"
-#include "projections/event_counts.h"
-#include "projections/families_view.h"
-#include "projections/outbox_view.h"
+#include "projections/registry.h"
 #include "server/account_routes.h"
 #include "server/json.h"
 #include "server/openapi.h"
@@ -31,10 +28,10 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
   if (!InitCrypto()) return Fail(ErrorCode::kInternal, "libsodium cannot be initialised");
   auto key = LoadOrCreateKey(app->options_.data_dir + "/secret.key");
   if (!key) return std::unexpected(key.error());
-  app->projections_.push_back(std::make_unique<projections::EventCounts>());
-  app->projections_.push_back(std::make_unique<projections::AccountsView>());
-  app->projections_.push_back(std::make_unique<projections::FamiliesView>());
-  app->projections_.push_back(std::make_unique<projections::OutboxView>());
+  // The same list the replay tool rebuilds from.
+  for (const auto& name : projections::ViewNames()) {
+    app->projections_.push_back(projections::MakeView(name));
+  }
   commands::RegisterAccountAggregates(app->registry_);
 
   events::StoreOptions store_options;

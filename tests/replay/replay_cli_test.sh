@@ -37,6 +37,14 @@ done
 out=$("$replay" rebuild --data "$dir/data" outbox) || fail "rebuild to the default place exited $?"
 ls -d "$dir/data"/rebuild-*/outbox >/dev/null || fail "no default rebuild directory: $out"
 
+if command -v script >/dev/null; then  # on a terminal: one bar rewritten with \r
+  tty_out=$(script -qec "$replay rebuild --data $dir/data --out $dir/tty families" /dev/null) \
+    || fail "rebuild on a terminal exited $?"
+  [[ "$tty_out" == *$'\r'"families       [##############################] 100% 368/368 events"* ]] \
+    || fail "progress bar: $tty_out"
+  [[ "$tty_out" == *"equal"* ]] || fail "rebuild on a terminal: $tty_out"
+fi
+
 expect_error() {  # expect_error "message part" command...
   local want="$1"
   shift

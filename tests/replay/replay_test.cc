@@ -11,6 +11,7 @@
 #include "events/event_store.h"
 #include "events/view_digest.h"
 #include "events/view_rebuild.h"
+#include "projections/registry.h"
 #include "tests/replay/town.h"
 #include "tests/support/notes.h"
 #include "tests/support/temp_dir.h"
@@ -69,6 +70,14 @@ TEST(ViewDigestTest, IsTheSameForTheSameRowsAndHex) {
   EXPECT_EQ(ViewDigest(a).find_first_not_of("0123456789abcdef"), std::string::npos);
 }
 
+TEST(ViewDigestTest, IsBlake2b256OfLengthPrefixedKeysAndValuesInKeyOrder) {
+  // Expected values from Python: hashlib.blake2b(data, digest_size=32).hexdigest().
+  MapRows rows(Rows{{"k2", ""}, {"k", "v1"}});
+  EXPECT_EQ(ViewDigest(rows), "b074ee56b158b90890dbb93d92389453dddd39b0149bb7ddadf742c9a3688af6");
+  MapRows empty(Rows{});
+  EXPECT_EQ(ViewDigest(empty), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+}
+
 TEST(ViewDigestTest, ChangesWhenOneValueDiffers) {
   MapRows a(Rows{{"k1", "v1"}, {"k2", "v2"}});
   MapRows b(Rows{{"k1", "v1"}, {"k2", "v3"}});
@@ -85,6 +94,18 @@ TEST(ViewDigestTest, OfAnEmptyViewDiffersFromAViewWithAnEmptyRow) {
   MapRows empty(Rows{});
   MapRows one_empty_row(Rows{{"", ""}});
   EXPECT_NE(ViewDigest(empty), ViewDigest(one_empty_row));
+}
+
+TEST(ViewRegistryTest, MakesEveryServerViewByItsNameAndNothingElse) {
+  EXPECT_EQ(projections::ViewNames(),
+            (std::vector<std::string>{"event_counts", "accounts", "families", "outbox"}));
+  for (const auto& name : projections::ViewNames()) {
+    auto view = projections::MakeView(name);
+    ASSERT_NE(view, nullptr) << name;
+    EXPECT_EQ(view->name(), name);
+  }
+  EXPECT_EQ(projections::MakeView("nope"), nullptr);
+  EXPECT_EQ(projections::ViewNamesText(), "event_counts, accounts, families, outbox");
 }
 
 TEST_F(ReplayTest, EveryRebuiltViewHasTheLiveViewsDigest) {
@@ -203,6 +224,22 @@ TEST(RebuildTest, AViewSpanningSeveralBatchesMatchesTheLiveOne) {
     EXPECT_EQ(report->digest, ViewDigest(*(*store)->View(projection->name())))
         << projection->name();
   }
+}
+
+TEST(RebuildTest, AViewOfAnEmptyLogIsEmptyAtCheckpointZero) {
+  TempDir dir;
+  portail::testing::ServerViews views;
+  StoreOptions options;
+  options.path = dir.Sub("log");
+  options.projections = views.All();
+  auto store = EventStore::Open(options);
+  ASSERT_TRUE(store) << store.error().message;
+  auto report = RebuildView(**store, views.accounts, dir.Sub("accounts"), {});
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->events_applied, 0u);
+  EXPECT_EQ(report->checkpoint, 0u);
+  EXPECT_EQ(report->digest, ViewDigest(MapRows(Rows{})));
+  EXPECT_EQ(report->digest, ViewDigest(*(*store)->View("accounts")));
 }
 
 TEST_F(ReplayTest, RebuildReadsAReadOnlyStoreBesideTheWriter) {

@@ -1,5 +1,4 @@
-// `replay_town DIR [ACCOUNTS]`: writes a small town's log with the server's views to DIR/log,
-// for the replay tool's command-line test.
+// `replay_town DIR [ACCOUNTS]`: writes a small town's log (server views inline) for the CLI test.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

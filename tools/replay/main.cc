@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -17,15 +18,19 @@
 #include "events/event_store.h"
 #include "events/view_digest.h"
 #include "events/view_rebuild.h"
-#include "projections/accounts_view.h"
 #include "projections/event_counts.h"
-#include "projections/families_view.h"
-#include "projections/outbox_view.h"
+#include "projections/registry.h"
 
 namespace {
 
 namespace events = portail::events;
 namespace projections = portail::projections;
+
+// The secondary instance's scratch directory (its own info log), removed when the tool exits.
+std::string SecondaryPath() {
+  return (std::filesystem::temp_directory_path() / ("portail-replay-" + std::to_string(getpid())))
+      .string();
+}
 
 // Opens DIR/log beside a possibly running server, as a RocksDB secondary instance.
 portail::Result<std::unique_ptr<events::EventStore>> OpenReadOnly(
@@ -37,9 +42,7 @@ portail::Result<std::unique_ptr<events::EventStore>> OpenReadOnly(
   events::StoreOptions options;
   options.path = log_dir;
   options.read_only = true;
-  options.secondary_path =
-      (std::filesystem::temp_directory_path() / ("portail-replay-" + std::to_string(getpid())))
-          .string();
+  options.secondary_path = SecondaryPath();
   options.projections = std::move(projections);
   return events::EventStore::Open(std::move(options));
 }
@@ -49,46 +52,38 @@ int Report(const portail::Error& error) {
   return 2;
 }
 
-// The views the server registers (server/app.cc), by name.
-struct ServerViews {
-  projections::EventCounts event_counts;
-  projections::AccountsView accounts;
-  projections::FamiliesView families;
-  projections::OutboxView outbox;
-
-  std::vector<events::Projection*> All() { return {&event_counts, &accounts, &families, &outbox}; }
-  std::string Names() {
-    std::string names;
-    for (auto* p : All()) names += (names.empty() ? "" : ", ") + std::string(p->name());
-    return names;
-  }
-  events::Projection* Find(std::string_view name) {
-    for (auto* p : All()) {
-      if (p->name() == name) return p;
-    }
-    return nullptr;
-  }
+// Every view the server registers (projections/registry.h), owned, and the ones a command names.
+struct Views {
+  std::vector<std::unique_ptr<events::Projection>> owned;
+  std::vector<events::Projection*> all;
+  std::vector<events::Projection*> chosen;
 };
 
-// The projections named in `names` (every one with `all`), or an error naming an unknown one.
-portail::Result<std::vector<events::Projection*>> Choose(ServerViews& views,
-                                                         const std::vector<std::string>& names,
-                                                         bool all) {
-  if (all) return views.All();
+// The server's views, with those named in `names` (every one with `all`) chosen, or an error
+// naming an unknown view.
+portail::Result<Views> Choose(const std::vector<std::string>& names, bool all) {
+  Views views;
+  for (const auto& name : projections::ViewNames()) {
+    views.owned.push_back(projections::MakeView(name));
+    views.all.push_back(views.owned.back().get());
+  }
+  if (all) {
+    views.chosen = views.all;
+    return views;
+  }
   if (names.empty()) {
     return portail::Fail(portail::ErrorCode::kInvalid,
-                         "name at least one view (" + views.Names() + ") or --all");
+                         "name at least one view (" + projections::ViewNamesText() + ") or --all");
   }
-  std::vector<events::Projection*> chosen;
   for (const auto& name : names) {
-    events::Projection* p = views.Find(name);
-    if (p == nullptr) {
-      return portail::Fail(portail::ErrorCode::kInvalid,
-                           "unknown view '" + name + "' (known: " + views.Names() + ")");
+    auto known = std::ranges::find(projections::ViewNames(), name);
+    if (known == projections::ViewNames().end()) {
+      return portail::Fail(portail::ErrorCode::kInvalid, "unknown view '" + name + "' (known: " +
+                                                             projections::ViewNamesText() + ")");
     }
-    chosen.push_back(p);
+    views.chosen.push_back(views.all[known - projections::ViewNames().begin()]);
   }
-  return chosen;
+  return views;
 }
 
 std::string Month(int64_t recorded_at_us) {
@@ -182,12 +177,11 @@ int Stats(const std::string& data_dir) {
 }
 
 int Digest(const std::string& data_dir, const std::vector<std::string>& names, bool all) {
-  ServerViews views;
-  auto chosen = Choose(views, names, all);
-  if (!chosen) return Report(chosen.error());
-  auto store = OpenReadOnly(data_dir, views.All());
+  auto views = Choose(names, all);
+  if (!views) return Report(views.error());
+  auto store = OpenReadOnly(data_dir, views->all);
   if (!store) return Report(store.error());
-  for (events::Projection* p : *chosen) {
+  for (events::Projection* p : views->chosen) {
     const events::ViewReader* rows = (*store)->View(p->name());
     if (rows == nullptr) {
       return Report(portail::Error(portail::ErrorCode::kNotFound,
@@ -253,10 +247,9 @@ std::string Timestamp() {
 
 int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<std::string>& names,
             bool all) {
-  ServerViews views;
-  auto chosen = Choose(views, names, all);
-  if (!chosen) return Report(chosen.error());
-  auto store = OpenReadOnly(data_dir, views.All());
+  auto views = Choose(names, all);
+  if (!views) return Report(views.error());
+  auto store = OpenReadOnly(data_dir, views->all);
   if (!store) return Report(store.error());
   if (out_dir.empty()) out_dir = data_dir + "/rebuild-" + Timestamp();
   std::error_code ec;
@@ -268,17 +261,17 @@ int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<
   std::printf("rebuilding into %s, log head %llu\n", out_dir.c_str(),
               static_cast<unsigned long long>((*store)->HeadPosition()));
   bool all_equal = true;
-  for (events::Projection* p : *chosen) {
+  for (events::Projection* p : views->chosen) {
     std::string name(p->name());
     const events::ViewReader* live = (*store)->View(name);
     if (live == nullptr) {
       return Report(portail::Error(portail::ErrorCode::kNotFound, "the log has no view " + name));
     }
     // A fresh projection object: the rebuild shares nothing with the live view's reader.
-    ServerViews fresh;
+    std::unique_ptr<events::Projection> fresh = projections::MakeView(name);
     Progress progress(name);
     auto report =
-        events::RebuildView(**store, *fresh.Find(name), out_dir + "/" + name,
+        events::RebuildView(**store, *fresh, out_dir + "/" + name,
                             [&progress](uint64_t done, uint64_t total) { progress(done, total); });
     progress.Finish();
     if (!report) return Report(report.error());
@@ -333,9 +326,12 @@ int main(int argc, char** argv) {
   rebuild->add_flag("--all", all, "Every view");
 
   CLI11_PARSE(cli, argc, argv);
-  if (verify->parsed()) return Verify(data_dir);
-  if (stats->parsed()) return Stats(data_dir);
-  if (digest->parsed()) return Digest(data_dir, names, all);
-  if (rebuild->parsed()) return Rebuild(data_dir, out_dir, names, all);
-  return 0;
+  int code = 0;
+  if (verify->parsed()) code = Verify(data_dir);
+  if (stats->parsed()) code = Stats(data_dir);
+  if (digest->parsed()) code = Digest(data_dir, names, all);
+  if (rebuild->parsed()) code = Rebuild(data_dir, out_dir, names, all);
+  std::error_code ignored;  // a scratch directory left behind harms nothing
+  std::filesystem::remove_all(SecondaryPath(), ignored);
+  return code;
 }
