@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -60,6 +61,42 @@ inline std::vector<int> ParseList(std::string_view text) {
     text.remove_prefix(comma + 1);
   }
   return out;
+}
+
+// One timed pass over the log.
+struct Pass {
+  uint64_t events = 0;
+  uint64_t bytes = 0;  // record bytes, where a pass counts them
+  uint64_t checksum = 0;
+  double seconds = 0;
+  double rate() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
+};
+
+// Prints "<program>: <what>" and exits with 1.
+[[noreturn]] inline void Die(std::string_view program, const std::string& what) {
+  std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
+               what.c_str());
+  std::exit(1);
+}
+
+// The rates of one method over the rounds.
+struct Series {
+  std::string name;
+  std::vector<double> rates;
+  double best() const { return rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end()); }
+  double median() const { return Median(rates); }
+};
+
+// Adds `pass` to `series` and prints it; dies when it did not see `expected` events.
+inline void Record(std::string_view program, Series& series, const Pass& pass, uint64_t expected,
+                   int name_width) {
+  if (pass.events != expected) {
+    Die(program, series.name + " saw " + std::to_string(pass.events) + " events, expected " +
+                     std::to_string(expected));
+  }
+  series.rates.push_back(pass.rate());
+  std::printf("  %-*s %10.0f events/s (%.3f s)\n", name_width, series.name.c_str(), pass.rate(),
+              pass.seconds);
 }
 
 }  // namespace portail::bench

@@ -30,10 +30,7 @@ struct Config {
   int rounds = 3;
 };
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "replay_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+[[noreturn]] void Die(const std::string& what) { bench::Die("replay_bench", what); }
 
 // The four projections the server registers (server/app.cc).
 struct ServerViews {
@@ -199,13 +196,6 @@ void Settle(const Config& config) {
   });
 }
 
-struct Pass {
-  uint64_t events = 0;
-  uint64_t checksum = 0;
-  double seconds = 0;
-  double rate() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-};
-
 // A raw iterator pass over "events" with default ReadOptions (scan_bench's `raw`).
 Pass RawScan(const Config& config) {
   Pass pass;
@@ -239,23 +229,11 @@ Pass RebuildPass(const Config& config, const std::string& name, bool check_diges
     Die("the rebuilt " + name + " differs from the live view");
   }
   std::filesystem::remove_all(out);
-  return Pass{report->events_applied, 0, seconds};
+  return Pass{.events = report->events_applied, .seconds = seconds};
 }
 
-struct Series {
-  std::string name;
-  std::vector<double> rates;
-  double best() const { return rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end()); }
-  double median() const { return Median(rates); }
-};
-
 void Record(Series& series, const Pass& pass, uint64_t expected) {
-  if (pass.events != expected) {
-    Die(series.name + " saw " + std::to_string(pass.events) + " events, expected " +
-        std::to_string(expected));
-  }
-  series.rates.push_back(pass.rate());
-  std::printf("  %-22s %10.0f events/s (%.3f s)\n", series.name.c_str(), pass.rate(), pass.seconds);
+  bench::Record("replay_bench", series, pass, expected, 22);
 }
 
 }  // namespace

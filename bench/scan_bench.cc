@@ -31,18 +31,7 @@ struct Config {
 };
 
 // What one pass over the log saw; `checksum` keeps the compiler from skipping the reads.
-struct Pass {
-  uint64_t events = 0;
-  uint64_t bytes = 0;  // record bytes (raw passes only)
-  uint64_t checksum = 0;
-  double seconds = 0;
-  double rate() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-};
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "scan_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+[[noreturn]] void Die(const std::string& what) { bench::Die("scan_bench", what); }
 
 std::unique_ptr<events::EventStore> OpenStore(const Config& config, bool sync) {
   events::StoreOptions options;
@@ -196,20 +185,8 @@ Pass ScanAllPass(const events::EventStore& store) {
   return pass;
 }
 
-struct Series {
-  std::string name;
-  std::vector<double> rates;
-  double best() const { return rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end()); }
-  double median() const { return Median(rates); }
-};
-
 void Record(Series& series, const Pass& pass, uint64_t expected) {
-  if (pass.events != expected) {
-    Die(series.name + " saw " + std::to_string(pass.events) + " events, expected " +
-        std::to_string(expected));
-  }
-  series.rates.push_back(pass.rate());
-  std::printf("  %-8s %10.0f events/s (%.3f s)\n", series.name.c_str(), pass.rate(), pass.seconds);
+  bench::Record("scan_bench", series, pass, expected, 8);
 }
 
 }  // namespace

@@ -404,46 +404,50 @@ void AccountRoutes::Me(Request& request, Reply reply) {
                                {"subscriptions", std::move(subscriptions)}}));
 }
 
-void AccountRoutes::LookupCode(Request& request, Reply reply) {
+std::optional<std::pair<Caller, projections::FamilyRow>> AccountRoutes::FamilyByCodeBody(
+    Request& request, Reply& reply) {
   auto caller = Authenticated(request, reply);
-  if (!caller) return;
+  if (!caller) return std::nullopt;
   if (!caller->is_family()) {
-    return reply(ErrorResponse(ErrorCode::kForbidden, "subscriptions are for family accounts"));
+    reply(ErrorResponse(ErrorCode::kForbidden, "subscriptions are for family accounts"));
+    return std::nullopt;
   }
   auto input = ParseBody(request, reply);
-  if (!input) return;
+  if (!input) return std::nullopt;
   std::string code = input->String("subscriber_code", 1, 32);
-  if (!Finish(*input, reply)) return;
+  if (!Finish(*input, reply)) return std::nullopt;
   auto family_id = FamilyOfCode(code, "account:" + caller->account.id);
-  if (!family_id) return reply(ErrorResponse(family_id.error()));
+  if (!family_id) {
+    reply(ErrorResponse(family_id.error()));
+    return std::nullopt;
+  }
   auto family = projections::FamiliesView::Family(families(), *family_id);
-  if (!family) return reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
-  reply(JsonResponse(200, Json{{"family_name", family->name},
-                               {"already_subscribed", caller->SubscribedTo(family->id)}}));
+  if (!family) {
+    reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*caller), std::move(*family));
+}
+
+void AccountRoutes::LookupCode(Request& request, Reply reply) {
+  auto found = FamilyByCodeBody(request, reply);
+  if (!found) return;
+  const auto& [caller, family] = *found;
+  reply(JsonResponse(200, Json{{"family_name", family.name},
+                               {"already_subscribed", caller.SubscribedTo(family.id)}}));
 }
 
 void AccountRoutes::SubscribeByCode(Request& request, Reply reply) {
-  auto caller = Authenticated(request, reply);
-  if (!caller) return;
-  if (!caller->is_family()) {
-    return reply(ErrorResponse(ErrorCode::kForbidden, "subscriptions are for family accounts"));
-  }
-  auto input = ParseBody(request, reply);
-  if (!input) return;
-  std::string code = input->String("subscriber_code", 1, 32);
-  if (!Finish(*input, reply)) return;
-  auto family_id = FamilyOfCode(code, "account:" + caller->account.id);
-  if (!family_id) return reply(ErrorResponse(family_id.error()));
-  auto family = projections::FamiliesView::Family(families(), *family_id);
-  if (!family) return reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
+  auto found = FamilyByCodeBody(request, reply);
+  if (!found) return;
+  const auto& [caller, family] = *found;
   auto command = std::make_unique<commands::Subscribe>();
-  command->account_id = caller->account.id;
-  command->actor = "account-" + caller->account.id;
-  command->family_id = *family_id;
-  std::string name = family->name;
+  command->account_id = caller.account.id;
+  command->actor = "account-" + caller.account.id;
+  command->family_id = family.id;
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
-                  [family_id = *family_id, name](commands::CommandOutcome&) {
-                    return JsonResponse(201, Json{{"family_id", family_id}, {"name", name}});
+                  [id = family.id, name = family.name](commands::CommandOutcome&) {
+                    return JsonResponse(201, Json{{"family_id", id}, {"name", name}});
                   });
 }
 

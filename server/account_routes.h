@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands/accounts.h"
+#include "projections/families_view.h"
 #include "server/accounts_config.h"
 #include "server/app.h"
 #include "server/auth.h"
@@ -60,6 +61,10 @@ class AccountRoutes {
   // The caller, or an error answered on `reply` (nullopt then).
   std::optional<Caller> Authenticated(Request& request, Reply& reply);
   std::optional<Caller> Agent(Request& request, Reply& reply, bool auditors_too = false);
+  // For the subscription endpoints: a family account's caller and the family of the body's
+  // subscriber code, or an error answered on `reply` (nullopt then).
+  std::optional<std::pair<Caller, projections::FamilyRow>> FamilyByCodeBody(Request& request,
+                                                                            Reply& reply);
   // Resolves a subscriber code to a family id, counting wrong guesses per `limiter_key`.
   Result<std::string> FamilyOfCode(const std::string& code, const std::string& limiter_key);
   commands::LinkToken NewLink(commands::Micros ttl) const;
