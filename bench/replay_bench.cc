@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/raw_rocksdb.h"
 #include "events/event_store.h"
 #include "events/view_digest.h"
 #include "events/view_rebuild.h"
@@ -152,67 +153,6 @@ void Populate(const Config& config) {
               static_cast<unsigned long long>(appended), seconds, appended / seconds);
 }
 
-// Opens the log with raw RocksDB and every column family; `fn` gets the DB and "events".
-void WithRawDb(const Config& config,
-               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
-  rocksdb::Options options;
-  options.max_background_jobs = 2;  // as the event store
-  std::vector<std::string> names;
-  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, LogDir(config).string(), &names);
-  if (!s.ok()) Die("listing column families: " + s.ToString());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  s = rocksdb::DB::Open(options, LogDir(config).string(), descriptors, &handles, &db);
-  if (!s.ok()) Die("opening raw RocksDB: " + s.ToString());
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  for (auto* h : handles) {
-    if (h->GetName() == "events") events = h;
-  }
-  if (events == nullptr) Die("no \"events\" column family");
-  fn(db, events);
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  s = db->Close();
-  if (!s.ok()) Die("closing raw RocksDB: " + s.ToString());
-  delete db;
-}
-
-// Waits until RocksDB has no flush or compaction pending or running.
-void Settle(const Config& config) {
-  WithRawDb(config, [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*) {
-    for (;;) {
-      uint64_t pending = 0;
-      uint64_t running = 0;
-      uint64_t flushes = 0;
-      db->GetAggregatedIntProperty("rocksdb.compaction-pending", &pending);
-      db->GetAggregatedIntProperty("rocksdb.num-running-compactions", &running);
-      db->GetAggregatedIntProperty("rocksdb.num-running-flushes", &flushes);
-      if (pending + running + flushes == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
-}
-
-// A raw iterator pass over "events" with default ReadOptions (scan_bench's `raw`).
-Pass RawScan(const Config& config) {
-  Pass pass;
-  WithRawDb(config, [&pass](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events) {
-    auto start = SteadyClock::now();
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rocksdb::Slice value = it->value();
-      pass.checksum += value.size() + static_cast<uint8_t>(value.data()[0]);
-      ++pass.events;
-    }
-    if (!it->status().ok()) Die("raw scan: " + it->status().ToString());
-    pass.seconds = SecondsSince(start);
-  });
-  return pass;
-}
-
 // RebuildView of `name` into a fresh directory, removed afterwards; checks the digest against
 // the live view on `check_digest`.
 Pass RebuildPass(const Config& config, const std::string& name, bool check_digest) {
@@ -262,8 +202,9 @@ int main(int argc, char** argv) {
   }
 
   if (!reuse || !std::filesystem::exists(config.dir / "log" / "CURRENT")) Populate(config);
-  Settle(config);
-  uint64_t expected = RawScan(config).events;  // unmeasured: warms the page cache
+  Settle("replay_bench", LogDir(config), false);
+  uint64_t expected =
+      RawScan("replay_bench", LogDir(config)).events;  // unmeasured: warms the page cache
   std::printf("log of %llu events; %d rounds\n", static_cast<unsigned long long>(expected),
               config.rounds);
 
@@ -272,7 +213,7 @@ int main(int argc, char** argv) {
   for (const auto& v : views) rebuilds.push_back(Series{"rebuild " + v, {}});
   for (int round = 0; round < config.rounds; ++round) {
     std::printf("round %d\n", round + 1);
-    Record(raw, RawScan(config), expected);
+    Record(raw, RawScan("replay_bench", LogDir(config)), expected);
     for (size_t i = 0; i < views.size(); ++i) {
       Record(rebuilds[i], RebuildPass(config, views[i], round == 0), expected);
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/raw_rocksdb.h"
 #include "events/event_store.h"
 #include "events/log.h"
 
@@ -84,75 +85,6 @@ void Populate(const Config& config) {
       static_cast<unsigned long long>(config.events_per_request * config.requests_per_batch));
 }
 
-// Opens the directory with raw RocksDB and every column family it lists. `fn` gets the DB and
-// the "events" handle; the handles are destroyed and the DB closed afterwards.
-void WithRawDb(const Config& config,
-               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
-  rocksdb::Options options;
-  options.max_background_jobs = 2;  // as the event store
-  std::vector<std::string> names;
-  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, config.dir.string(), &names);
-  if (!s.ok()) Die("listing column families: " + s.ToString());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  s = rocksdb::DB::Open(options, config.dir.string(), descriptors, &handles, &db);
-  if (!s.ok()) Die("opening raw RocksDB: " + s.ToString());
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  for (auto* h : handles) {
-    if (h->GetName() == "events") events = h;
-  }
-  if (events == nullptr) Die("no \"events\" column family");
-  fn(db, events);
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  s = db->Close();
-  if (!s.ok()) Die("closing raw RocksDB: " + s.ToString());
-  delete db;
-}
-
-// Waits until RocksDB has no flush or compaction pending or running, so the measured passes read
-// a settled tree.
-void Settle(const Config& config) {
-  WithRawDb(config, [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events) {
-    for (;;) {
-      uint64_t pending = 0;
-      uint64_t running = 0;
-      uint64_t flushes = 0;
-      db->GetAggregatedIntProperty("rocksdb.compaction-pending", &pending);
-      db->GetAggregatedIntProperty("rocksdb.num-running-compactions", &running);
-      db->GetAggregatedIntProperty("rocksdb.num-running-flushes", &flushes);
-      if (pending + running + flushes == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    std::string files;
-    db->GetProperty(events, "rocksdb.levelstats", &files);
-    std::printf("events column family after settling:\n%s", files.c_str());
-  });
-}
-
-// A raw iterator pass. `readahead` as ScanAll sets it (2 MiB), or 0 for RocksDB's default.
-Pass RawScan(const Config& config, size_t readahead = 0) {
-  Pass pass;
-  WithRawDb(config, [&pass, readahead](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events) {
-    auto start = SteadyClock::now();
-    rocksdb::ReadOptions ro;
-    ro.readahead_size = readahead;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rocksdb::Slice value = it->value();
-      pass.checksum += value.size() + static_cast<uint8_t>(value.data()[0]);
-      pass.bytes += value.size();
-      ++pass.events;
-    }
-    if (!it->status().ok()) Die("raw scan: " + it->status().ToString());
-    pass.seconds = SecondsSince(start);
-  });
-  return pass;
-}
-
 Pass ReadAllPass(const events::EventStore& store, size_t chunk) {
   Pass pass;
   auto start = SteadyClock::now();
@@ -215,10 +147,10 @@ int main(int argc, char** argv) {
     populated = store->HeadPosition() == config.events;
   }
   if (!populated) Populate(config);
-  Settle(config);
+  Settle("scan_bench", config.dir, true);
 
   // One unmeasured raw pass so every measured pass finds the files in the page cache.
-  Pass warm = RawScan(config);
+  Pass warm = RawScan("scan_bench", config.dir);
   std::printf(
       "average record size: %.0f bytes\n",
       static_cast<double>(warm.bytes) / static_cast<double>(std::max<uint64_t>(warm.events, 1)));
@@ -236,8 +168,8 @@ int main(int argc, char** argv) {
       store->Close();
     };
     auto raw_passes = [&] {
-      Record(raw, RawScan(config), config.events);
-      Record(raw_readahead, RawScan(config, kScanAllReadahead), config.events);
+      Record(raw, RawScan("scan_bench", config.dir), config.events);
+      Record(raw_readahead, RawScan("scan_bench", config.dir, kScanAllReadahead), config.events);
     };
     if (round % 2 == 0) {
       store_passes();
