@@ -20,6 +20,7 @@
 #include "events/view_rebuild.h"
 #include "projections/event_counts.h"
 #include "projections/registry.h"
+#include "tools/replay/history.h"
 
 namespace {
 
@@ -287,6 +288,43 @@ int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<
   return all_equal ? 0 : 1;
 }
 
+int History(const std::string& data_dir, portail::replay::HistoryQuery query,
+            const std::string& from, const std::string& to, const std::string& as_of,
+            const std::string& format, bool include_sensitive) {
+  if (query.account_id.empty() == query.family_id.empty()) {
+    return Report(portail::Error(portail::ErrorCode::kInvalid,
+                                 "name exactly one of --account ID and --family ID"));
+  }
+  for (auto [text, target] : {std::pair{&from, &query.from_us}, std::pair{&to, &query.to_us},
+                              std::pair{&as_of, &query.as_of_us}}) {
+    if (text->empty()) continue;
+    *target = portail::replay::ParseParisTime(*text);
+    if (!*target) {
+      return Report(portail::Error(portail::ErrorCode::kInvalid,
+                                   "bad date " + *text + " (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"));
+    }
+  }
+  if (include_sensitive) {
+    // The use is logged; the current schema has no health or bank fields yet, and hashes of
+    // secrets are never shown.
+    const char* user = std::getenv("USER");
+    std::cerr << "replay: --include-sensitive used by " << (user ? user : "unknown user") << " on "
+              << data_dir << "\n";
+  }
+  auto store = OpenReadOnly(data_dir, {});
+  if (!store) return Report(store.error());
+  auto rows = portail::replay::History(**store, query);
+  if (!rows) return Report(rows.error());
+  if (format == "jsonl") {
+    std::cout << portail::replay::FormatJsonLines(*rows);
+  } else if (format == "csv") {
+    std::cout << portail::replay::FormatCsv(*rows);
+  } else {
+    std::cout << portail::replay::FormatTable(*rows);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -325,8 +363,28 @@ int main(int argc, char** argv) {
   rebuild->add_option("views", names, "Views to rebuild");
   rebuild->add_flag("--all", all, "Every view");
 
+  portail::replay::HistoryQuery query;
+  std::string from, to, as_of, format = "table";
+  bool include_sensitive = false;
+  CLI::App* history = cli.add_subcommand(
+      "history", "Every event about one account or family, oldest first, with Paris times");
+  history->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+  history->add_option("--account", query.account_id, "An account id");
+  history->add_option("--family", query.family_id, "A family id");
+  history->add_option("--from", from, "Recorded at or after (Paris time: YYYY-MM-DD[THH:MM])");
+  history->add_option("--to", to, "Recorded at or before (Paris time)");
+  history->add_option("--as-of", as_of, "Only what was known at this time (Paris time)");
+  history->add_option("--format", format, "table, jsonl or csv")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "jsonl", "csv"}));
+  history->add_flag("--include-sensitive", include_sensitive,
+                    "Show sensitive fields (health, bank); the use is logged");
+
   CLI11_PARSE(cli, argc, argv);
   int code = 0;
+  if (history->parsed()) {
+    code = History(data_dir, query, from, to, as_of, format, include_sensitive);
+  }
   if (verify->parsed()) code = Verify(data_dir);
   if (stats->parsed()) code = Stats(data_dir);
   if (digest->parsed()) code = Digest(data_dir, names, all);
