@@ -23,6 +23,8 @@
 namespace portail::events {
 namespace {
 
+using internal::FromRocks;
+
 using internal::BatchViewWriter;
 using internal::DbViewReader;
 using internal::kCheckpointKey;
@@ -39,11 +41,6 @@ constexpr size_t kMaxCachedStreamHeads = 1 << 20;
 constexpr uint64_t kCatchUpBatch = 10000;
 
 using Hash = std::array<uint8_t, 32>;
-
-Error FromRocks(const rocksdb::Status& s, std::string_view what) {
-  return Error(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError,
-               std::string(what) + ": " + s.ToString());
-}
 
 std::string StreamKey(std::string_view stream, uint64_t version) {
   std::string key;

@@ -19,16 +19,13 @@
 namespace portail::events {
 namespace {
 
+using internal::FromRocks;
+
 using internal::DbViewReader;
 using internal::kCheckpointKey;
 using internal::kViewPrefix;
 
 constexpr uint64_t kRebuildBatch = 10000;
-
-Error FromRocks(const rocksdb::Status& s, std::string_view what) {
-  return Error(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError,
-               std::string(what) + ": " + s.ToString());
-}
 
 // An open RocksDB with its column family handles, closed on destruction.
 struct OpenDb {

@@ -11,9 +11,16 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "events/error.h"
 #include "events/projection.h"
 
 namespace portail::events::internal {
+
+// A RocksDB status as the store's error: kCorruption or kIoError, with what was being done.
+inline Error FromRocks(const rocksdb::Status& s, std::string_view what) {
+  return Error(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError,
+               std::string(what) + ": " + s.ToString());
+}
 
 // A view's column family is "view.<name>"; its checkpoint (last applied position, 8 bytes
 // big-endian) is the row under kCheckpointKey, which sorts before every other key.
