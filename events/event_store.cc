@@ -276,6 +276,50 @@ class EventStore::Impl {
     return bytes;
   }
 
+  // Replaces every row of view `name` by the rows rebuilt in `dir`, checkpoint included, in one
+  // synced batch (so a crash leaves the old view or the new one, never a mix).
+  Status ReplaceViewRows(const std::string& name, const std::string& dir) {
+    ViewCf* view = nullptr;
+    for (auto& v : views) {
+      if (v.projection->name() == name) view = &v;
+    }
+    if (view == nullptr) return Fail(ErrorCode::kNotFound, "no view named " + name);
+    std::string cf_name = std::string(kViewPrefix) + name;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+        {cf_name, rocksdb::ColumnFamilyOptions()}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* rebuilt = nullptr;
+    rocksdb::Status s =
+        rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, descriptors, &handles, &rebuilt);
+    if (!s.ok()) return std::unexpected(FromRocks(s, "opening the rebuilt view in " + dir));
+    rocksdb::WriteBatch batch;
+    bool has_checkpoint = false;
+    {
+      std::unique_ptr<rocksdb::Iterator> live(db->NewIterator(rocksdb::ReadOptions(), view->cf));
+      for (live->SeekToFirst(); live->Valid(); live->Next()) batch.Delete(view->cf, live->key());
+      std::unique_ptr<rocksdb::Iterator> it(
+          rebuilt->NewIterator(rocksdb::ReadOptions(), handles[1]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->key() == rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size())) {
+          has_checkpoint = true;
+        }
+        batch.Put(view->cf, it->key(), it->value());
+      }
+      s = it->status();
+    }
+    for (auto* h : handles) rebuilt->DestroyColumnFamilyHandle(h);
+    delete rebuilt;
+    if (!s.ok()) return std::unexpected(FromRocks(s, "reading the rebuilt view"));
+    if (!has_checkpoint) return Fail(ErrorCode::kInvalid, dir + " holds no finished rebuild");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Write(wo, &batch);
+    if (!s.ok()) return std::unexpected(FromRocks(s, "swapping view " + name));
+    log::info("view '{}' replaced by the rows rebuilt in {}", name, dir);
+    return {};
+  }
+
   Status CatchUp(ViewCf& view, uint64_t from, uint64_t to) {
     log::info("bringing view '{}' from position {} to {}", view.projection->name(), from - 1, to);
     rocksdb::WriteBatch batch;
@@ -391,6 +435,11 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
       return std::unexpected(FromRocks(s, "reading the format version"));
     } else if (format != kMetaFormatVersion) {
       return Fail(ErrorCode::kCorruption, "unsupported store format version " + format);
+    }
+    for (const auto& [name, dir] : impl->options.replace_views) {
+      if (auto swapped = impl->ReplaceViewRows(name, dir); !swapped) {
+        return std::unexpected(swapped.error());
+      }
     }
     // A view added since the last run, or rebuilt empty, catches up with the log before use.
     uint64_t head = impl->head.load();

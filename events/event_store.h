@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/error.h"
@@ -31,6 +32,10 @@ struct StoreOptions {
   bool read_only = false;
   // Scratch directory for the secondary instance's own info log (read_only only).
   std::string secondary_path;
+  // Views to replace on open by rows rebuilt elsewhere (`replay rebuild`): view name -> the
+  // rebuilt directory. Each view's rows and checkpoint are swapped in one synced batch, then the
+  // view catches up with events appended since its rebuild. Primary (not read_only) only.
+  std::vector<std::pair<std::string, std::string>> replace_views;
 };
 
 // What Verify() found. `first_bad_position` is set when the log does not verify.

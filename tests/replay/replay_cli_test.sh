@@ -63,5 +63,14 @@ expect_error "unknown view 'nope'" "$replay" digest --data "$dir/data" nope
 expect_error "name at least one view" "$replay" rebuild --data "$dir/data"
 expect_error "already exists" "$replay" rebuild --data "$dir/data" --out "$dir/rebuilt" accounts
 
+expect_error "no event log in $dir/missing" "$replay" swap --data "$dir/missing" --from "$dir/rebuilt" --all
+expect_error "opening the rebuilt view" "$replay" swap --data "$dir/data" --from "$dir" accounts
+out=$("$replay" swap --data "$dir/data" --from "$dir/rebuilt" accounts 2>/dev/null) \
+  || fail "swap exited $?"
+[[ "$out" == *"accounts: swapped in, digest"* ]] || fail "swap output: $out"
+live=$("$replay" digest --data "$dir/data" accounts)
+[[ "$live" == *"$(echo "$out" | grep -o 'digest [0-9a-f]*' | cut -d' ' -f2)"* ]] \
+  || fail "swapped digest differs: $out / $live"
+
 "$replay" verify --data "$dir/data" >/dev/null || fail "the log no longer verifies"
 echo "replay cli: ok"

@@ -288,6 +288,40 @@ int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<
   return all_equal ? 0 : 1;
 }
 
+// Swaps rebuilt views (from `replay rebuild`) into the live store; the server must be stopped.
+int Swap(const std::string& data_dir, const std::string& from_dir,
+         const std::vector<std::string>& names, bool all) {
+  auto views = Choose(names, all);
+  if (!views) return Report(views.error());
+  if (from_dir.empty()) {
+    return Report(portail::Error(portail::ErrorCode::kInvalid,
+                                 "--from DIR names the rebuild to swap in (DIR/<view>)"));
+  }
+  if (!std::filesystem::exists(data_dir + "/log/CURRENT")) {
+    return Report(portail::Error(portail::ErrorCode::kNotFound, "no event log in " + data_dir));
+  }
+  events::StoreOptions options;
+  options.path = data_dir + "/log";
+  options.projections = views->all;
+  for (auto* view : views->chosen) {
+    std::string name(view->name());
+    options.replace_views.emplace_back(name, from_dir + "/" + name);
+  }
+  auto store = events::EventStore::Open(std::move(options));
+  if (!store) {
+    std::string hint = store.error().message.find("lock") != std::string::npos
+                           ? " (is the server running? stop it first)"
+                           : "";
+    return Report(portail::Error(store.error().code, store.error().message + hint));
+  }
+  for (auto* view : views->chosen) {
+    std::cout << view->name() << ": swapped in, digest "
+              << events::ViewDigest(*(*store)->View(view->name())) << ", checkpoint "
+              << (*store)->Checkpoint(view->name()).value_or(0) << "\n";
+  }
+  return 0;
+}
+
 int History(const std::string& data_dir, portail::replay::HistoryQuery query,
             const std::string& from, const std::string& to, const std::string& as_of,
             const std::string& format, bool include_sensitive) {
@@ -354,14 +388,23 @@ int main(int argc, char** argv) {
   CLI::App* rebuild = cli.add_subcommand(
       "rebuild",
       "Replay the whole log into fresh views beside the live ones and compare their digests "
-      "(exit 1 when one differs). swap: to come (rebuilt views are not yet swapped into the live "
-      "store).");
+      "(exit 1 when one differs). `replay swap` puts them in place once the server is stopped.");
   rebuild->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
   rebuild->add_option("--out", out_dir,
                       "Where to write the rebuilt views, one directory each (default: "
                       "DIR/rebuild-<UTC timestamp>)");
   rebuild->add_option("views", names, "Views to rebuild");
   rebuild->add_flag("--all", all, "Every view");
+
+  std::string swap_from;
+  CLI::App* swap = cli.add_subcommand(
+      "swap",
+      "Replace live views by the ones `rebuild` wrote (DIR/<view>), each in one synced batch; "
+      "they then catch up with events appended since. The server must be stopped.");
+  swap->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
+  swap->add_option("--from", swap_from, "The rebuild's directory (rebuild's --out)")->required();
+  swap->add_option("views", names, "Views to swap in");
+  swap->add_flag("--all", all, "Every view");
 
   portail::replay::HistoryQuery query;
   std::string from, to, as_of, format = "table";
@@ -389,6 +432,7 @@ int main(int argc, char** argv) {
   if (stats->parsed()) code = Stats(data_dir);
   if (digest->parsed()) code = Digest(data_dir, names, all);
   if (rebuild->parsed()) code = Rebuild(data_dir, out_dir, names, all);
+  if (swap->parsed()) code = Swap(data_dir, swap_from, names, all);
   std::error_code ignored;  // a scratch directory left behind harms nothing
   std::filesystem::remove_all(SecondaryPath(), ignored);
   return code;
