@@ -1,13 +1,15 @@
 // Deciders of accounts and families.
 #include "commands/accounts.h"
 
+#include "events/stored_event.h"
+
 namespace portail::commands {
 namespace {
 
 using events::ExpectedVersion;
 using events::StreamAppend;
 
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+using events::Str;
 
 schema::PayloadUnion Mail(std::string mail_id, std::string kind, const std::string& to,
                           const std::string& account_id, const std::string& first_name,

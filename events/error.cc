@@ -31,8 +31,6 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "internal";
     case ErrorCode::kUnsupportedMediaType:
       return "unsupported_media_type";
-    case ErrorCode::kTimeout:
-      return "timeout";
     case ErrorCode::kHeaderTooLarge:
       return "header_too_large";
     case ErrorCode::kGone:

@@ -25,7 +25,6 @@ enum class ErrorCode {
   kIoError,               // storage failure
   kInternal,              // a bug
   kUnsupportedMediaType,  // a body that is not JSON
-  kTimeout,               // the client was too slow
   kHeaderTooLarge,        // request headers over the limit
   kGone,                  // a link that was used or has expired
   kLocked,                // the account is locked

@@ -74,6 +74,11 @@ class StoredEvent {
   std::string bytes_;
 };
 
+// A record's optional string field as text ("" when absent).
+inline std::string Str(const flatbuffers::String* s) {
+  return s == nullptr ? std::string() : s->str();
+}
+
 // The wire name of an event type, e.g. "OperatorNote".
 inline std::string_view EventTypeName(schema::Payload type) {
   return schema::EnumNamePayload(type);

@@ -3,12 +3,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/stored_event.h"
+
 namespace portail::projections {
 namespace {
 
 using Json = nlohmann::json;
 
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+using events::Str;
 
 std::string AccountKey(std::string_view id) { return "a/" + std::string(id); }
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/stored_event.h"
 #include "projections/accounts_view.h"
 
 namespace portail::projections {
@@ -10,7 +11,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+using events::Str;
 std::string FamilyKey(std::string_view id) { return "f/" + std::string(id); }
 
 FamilyRow ToRow(const Json& j) {

@@ -9,7 +9,7 @@ namespace portail::projections {
 namespace {
 
 using Json = nlohmann::json;
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+using events::Str;
 
 }  // namespace
 

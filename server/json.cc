@@ -15,8 +15,6 @@ int HttpStatus(ErrorCode code) {
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;
-    case ErrorCode::kTimeout:
-      return 408;
     case ErrorCode::kConflict:
     case ErrorCode::kAlreadyExists:
       return 409;

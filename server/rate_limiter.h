@@ -34,11 +34,6 @@ class RateLimiter {
     while (static_cast<int>(q.size()) > limit_) q.pop_front();
   }
 
-  void Clear(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    hits_.erase(key);
-  }
-
  private:
   static constexpr size_t kMaxKeys = 100000;
   void Expire(std::deque<int64_t>& q, int64_t now) const {

@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "events/stored_event.h"
+
 namespace portail::replay {
 namespace {
 
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+using events::Str;
 
 // The family or account a payload names, if any.
 std::string NamedFamily(const schema::EventRecord& r) {
