@@ -39,6 +39,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "locked";
     case ErrorCode::kTooManyRequests:
       return "too_many_requests";
+    case ErrorCode::kPreconditionFailed:
+      return "precondition_failed";
   }
   return "internal";
 }

@@ -29,6 +29,7 @@ enum class ErrorCode {
   kGone,                  // a link that was used or has expired
   kLocked,                // the account is locked
   kTooManyRequests,       // slow down (see the message for when to retry)
+  kPreconditionFailed,    // If-Match names a version that is no longer current
 };
 
 // The wire name of `code`, e.g. "not_found".

@@ -2,6 +2,7 @@
 #include "projections/registry.h"
 
 #include "projections/accounts_view.h"
+#include "projections/dossier_view.h"
 #include "projections/event_counts.h"
 #include "projections/families_view.h"
 #include "projections/outbox_view.h"
@@ -9,7 +10,8 @@
 namespace portail::projections {
 
 const std::vector<std::string>& ViewNames() {
-  static const std::vector<std::string> names = {"event_counts", "accounts", "families", "outbox"};
+  static const std::vector<std::string> names = {"event_counts", "accounts", "families", "outbox",
+                                                 "dossier"};
   return names;
 }
 
@@ -18,6 +20,7 @@ std::unique_ptr<events::Projection> MakeView(std::string_view name) {
   if (name == "accounts") return std::make_unique<AccountsView>();
   if (name == "families") return std::make_unique<FamiliesView>();
   if (name == "outbox") return std::make_unique<OutboxView>();
+  if (name == "dossier") return std::make_unique<DossierView>();
   return nullptr;
 }
 

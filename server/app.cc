@@ -4,9 +4,11 @@
 #include <filesystem>
 
 #include "commands/accounts.h"
+#include "commands/dossier.h"
 #include "events/log.h"
 #include "projections/registry.h"
 #include "server/account_routes.h"
+#include "server/dossier_routes.h"
 #include "server/json.h"
 #include "server/openapi.h"
 
@@ -33,6 +35,7 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
     app->projections_.push_back(projections::MakeView(name));
   }
   commands::RegisterAccountAggregates(app->registry_);
+  commands::RegisterDossierAggregates(app->registry_);
 
   events::StoreOptions store_options;
   store_options.path = app->options_.data_dir + "/log";
@@ -45,6 +48,8 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
   app->services_ = Services{app->store_.get(), app->bus_.get(), clock};
   app->account_routes_ =
       std::make_unique<AccountRoutes>(app->services_, app->options_.accounts, *key);
+  app->dossier_routes_ = std::make_unique<DossierRoutes>(
+      app->services_, &app->account_routes_->auth(), app->options_.data_dir + "/photos");
   MailConfig mail = app->options_.mail;
   mail.outbox_dir = app->options_.data_dir + "/outbox";
   mail.key = *key;
@@ -80,6 +85,7 @@ void App::Shutdown(std::chrono::milliseconds grace) {
 
 void App::AddRoutes() {
   account_routes_->Add(router_);
+  dossier_routes_->Add(router_);
   router_.Add("GET", "/healthz", [this](Request&, Reply reply) {
     reply(JsonResponse(200, {{"status", "ok"}, {"head_position", store_->HeadPosition()}}));
   });

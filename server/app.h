@@ -15,6 +15,7 @@
 namespace portail::server {
 
 class AccountRoutes;
+class DossierRoutes;
 
 struct AppOptions {
   std::string data_dir = "data";
@@ -63,6 +64,7 @@ class App {
   commands::AggregateRegistry registry_;
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<AccountRoutes> account_routes_;
+  std::unique_ptr<DossierRoutes> dossier_routes_;
   std::unique_ptr<Mailer> mailer_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;

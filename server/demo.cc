@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "commands/accounts.h"
+#include "commands/dossier.h"
 #include "server/account_routes.h"
 #include "server/security.h"
 
@@ -63,6 +64,87 @@ Status Account(App& app, const std::string& email, const std::string& password,
   return Run(app, std::move(activate));
 }
 
+// Adds a member to a family's file as an agent would; returns its id.
+Result<std::string> Member(App& app, const std::string& family_id, schema::dossier::Kind kind,
+                           commands::SectionMap sections, const std::string& child_id = "") {
+  auto command = std::make_unique<commands::AddMember>();
+  command->family_id = family_id;
+  command->by_name = "Agnès Mairie";
+  command->member_id = RandomId();
+  command->kind = kind;
+  command->child_id = child_id;
+  command->sections = std::move(sections);
+  std::string id = command->member_id;
+  if (auto ok = Run(app, std::move(command)); !ok) return std::unexpected(ok.error());
+  return id;
+}
+
+// The Martins' file: two guardians, three children, an authorised adult; the Duboises' file.
+Status DemoFiles(App& app, const std::string& martin_id, const std::string& dubois_id) {
+  using Kind = schema::dossier::Kind;
+  auto alice = Member(
+      app, martin_id, Kind::kGuardian,
+      {{"basic",
+        {{"civility", "Mme"},
+         {"first_name", "Alice"},
+         {"last_name", "Martin"},
+         {"mobile_phone", "06 12 34 56 78"},
+         {"email", "alice@demo.portail.test"},
+         {"profession", "Infirmière"}}},
+       {"address", {{"street", "12 rue des Lilas"}, {"postal_code", "69003"}, {"city", "Lyon"}}},
+       {"fiscal", {{"reference_income", "38500"}, {"tax_shares", "3"}}},
+       {"bank",
+        {{"account_holder", "Alice Martin"},
+         {"iban", "FR7630006000011234567890189"},
+         {"bic", "AGRIFRPP"}}}});
+  if (!alice) return std::unexpected(alice.error());
+  auto paul = Member(app, martin_id, Kind::kGuardian,
+                     {{"basic",
+                       {{"civility", "M"},
+                        {"first_name", "Paul"},
+                        {"last_name", "Martin"},
+                        {"mobile_phone", "06 98 76 54 32"}}}});
+  if (!paul) return std::unexpected(paul.error());
+  auto lea = Member(app, martin_id, Kind::kChild,
+                    {{"general",
+                      {{"first_name", "Léa"},
+                       {"last_name", "Martin"},
+                       {"birth_date", "2017-03-14"},
+                       {"sex", "F"},
+                       {"school", "École Jean Macé"},
+                       {"class", "CE2"}}},
+                     {"authorisations", {{"image_rights", "true"}, {"outings", "true"}}},
+                     {"health", {{"allergies", "Arachide : aucune trace"}, {"pai", "true"}}}});
+  if (!lea) return std::unexpected(lea.error());
+  for (auto [first, birth, school_class] :
+       {std::tuple{"Hugo", "2019-09-02", "GS"}, std::tuple{"Zoé", "2021-01-20", "PS"}}) {
+    auto child = Member(app, martin_id, Kind::kChild,
+                        {{"general",
+                          {{"first_name", first},
+                           {"last_name", "Martin"},
+                           {"birth_date", birth},
+                           {"school", "École Jean Macé"},
+                           {"class", school_class}}}});
+    if (!child) return std::unexpected(child.error());
+  }
+  auto grandmother = Member(app, martin_id, Kind::kAuthorisedAdult,
+                            {{"contact",
+                              {{"first_name", "Jeanne"},
+                               {"last_name", "Durand"},
+                               {"link", "grand-mère"},
+                               {"mobile_phone", "06 11 22 33 44"}}}},
+                            *lea);
+  if (!grandmother) return std::unexpected(grandmother.error());
+  auto claire = Member(app, dubois_id, Kind::kGuardian,
+                       {{"basic", {{"first_name", "Claire"}, {"last_name", "Dubois"}}}});
+  if (!claire) return std::unexpected(claire.error());
+  auto tom =
+      Member(app, dubois_id, Kind::kChild,
+             {{"general", {{"first_name", "Tom"}, {"last_name", "Dubois"}, {"class", "CP"}}}});
+  if (!tom) return std::unexpected(tom.error());
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> SeedDemoTown(App& app, const std::string& data_dir) {
@@ -89,6 +171,7 @@ Result<std::string> SeedDemoTown(App& app, const std::string& data_dir) {
       !ok) {
     return std::unexpected(ok.error());
   }
+  if (auto ok = DemoFiles(app, martin_id, dubois_id); !ok) return std::unexpected(ok.error());
   std::ostringstream text;
   text << "Demo town (created " << data_dir << "):\n"
        << "  agent : " << kAgentEmail << " / " << kAgentPassword << "\n"

@@ -25,15 +25,6 @@ void ExecuteAndReply(commands::CommandBus& bus, std::unique_ptr<commands::Comman
   });
 }
 
-std::string IsoTime(int64_t micros) {
-  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Response NoContent() {
   Response r;
   r.status = 204;

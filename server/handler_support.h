@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands/command_bus.h"
+#include "events/time_text.h"
 #include "server/http_types.h"
 #include "server/json.h"
 
@@ -15,8 +16,7 @@ namespace portail::server {
 void ExecuteAndReply(commands::CommandBus& bus, std::unique_ptr<commands::Command> command,
                      Reply reply, std::function<Response(commands::CommandOutcome&)> ok);
 
-// RFC 3339 UTC text of a microsecond timestamp, e.g. "2026-11-28T23:48:59Z".
-std::string IsoTime(int64_t micros);
+using events::IsoTime;
 
 // An empty 204 answer.
 Response NoContent();

@@ -17,7 +17,7 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: an ephemeral port (see Start())
   int threads = 0;       // 0: one per core
-  size_t body_limit = 1 << 20;
+  size_t body_limit = 2 << 20;  // a photo's 2 MiB; JSON bodies have their own 64 KiB limit
   size_t header_limit = 16 << 10;
   // Time allowed to receive a whole request (headers and body), and to wait for the next
   // request on a kept-alive connection.

@@ -28,6 +28,8 @@ int HttpStatus(ErrorCode code) {
       return 423;
     case ErrorCode::kTooManyRequests:
       return 429;
+    case ErrorCode::kPreconditionFailed:
+      return 412;
     case ErrorCode::kHeaderTooLarge:
       return 431;
     case ErrorCode::kUnavailable:
@@ -88,21 +90,37 @@ std::optional<size_t> Utf8Length(std::string_view text) {
   return count;
 }
 
-Result<JsonInput> JsonInput::FromRequest(const Request& request) {
+Result<Json> JsonObjectBody(const Request& request) {
   auto type = request.Header("content-type");
   if (!type || !type->starts_with("application/json")) {
     return Fail(ErrorCode::kUnsupportedMediaType,
                 "the request body must be JSON (Content-Type: application/json)");
   }
-  return FromText(request.body);
+  if (request.body.size() > kMaxJsonBody) {
+    return Fail(ErrorCode::kPayloadTooLarge, "the JSON body is larger than 64 KiB");
+  }
+  return JsonObject(request.body);
+}
+
+Result<Json> JsonObject(std::string_view text) {
+  Json parsed = Json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) return Fail(ErrorCode::kInvalid, "the request body is not valid JSON");
+  if (!parsed.is_object()) {
+    return Fail(ErrorCode::kInvalid, "the request body must be a JSON object");
+  }
+  return parsed;
+}
+
+Result<JsonInput> JsonInput::FromRequest(const Request& request) {
+  auto object = JsonObjectBody(request);
+  if (!object) return std::unexpected(object.error());
+  return JsonInput(std::move(*object));
 }
 
 Result<JsonInput> JsonInput::FromText(std::string_view text) {
-  Json parsed = Json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) return Fail(ErrorCode::kInvalid, "the request body is not valid JSON");
-  if (!parsed.is_object())
-    return Fail(ErrorCode::kInvalid, "the request body must be a JSON object");
-  return JsonInput(std::move(parsed));
+  auto object = JsonObject(text);
+  if (!object) return std::unexpected(object.error());
+  return JsonInput(std::move(*object));
 }
 
 const Json* JsonInput::Field(std::string_view name) {

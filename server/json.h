@@ -16,6 +16,9 @@ namespace portail::server {
 
 using Json = nlohmann::json;
 
+// The largest JSON request body (larger bodies are only for uploads such as photos).
+inline constexpr size_t kMaxJsonBody = 64 * 1024;
+
 // The HTTP status of an error code (one mapping for the whole server).
 int HttpStatus(ErrorCode code);
 
@@ -25,6 +28,12 @@ Response ErrorResponse(ErrorCode code, std::string message);
 
 // A JSON body with `status`.
 Response JsonResponse(int status, const Json& body);
+
+// The JSON object body of `request`: kUnsupportedMediaType when its Content-Type is not JSON,
+// kPayloadTooLarge over kMaxJsonBody, kInvalid when it is not a JSON object.
+Result<Json> JsonObjectBody(const Request& request);
+// `text` parsed as a JSON object, or kInvalid.
+Result<Json> JsonObject(std::string_view text);
 
 // Reads a JSON object body field by field, collecting every problem, then Finish() rejects
 // unknown fields and reports all problems at once as kInvalid with per-field details.

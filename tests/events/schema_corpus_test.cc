@@ -15,8 +15,9 @@ namespace {
 
 const std::filesystem::path kCorpus = PORTAIL_SOURCE_DIR "/tests/events/corpus";
 
-// One record of every payload type of schema version 1, with a few fields set.
-std::vector<schema::PayloadUnion> VersionOnePayloads() {
+// One record of every payload type of the current schema (v2 added the family file's), with a
+// few fields set.
+std::vector<schema::PayloadUnion> CurrentPayloads() {
   using commands::MakePayload;
   schema::OperatorNoteT note;
   note.text = "maintenance";
@@ -30,6 +31,27 @@ std::vector<schema::PayloadUnion> VersionOnePayloads() {
   mail.kind = "activation";
   mail.to = "alice@example.org";
   mail.expires_at_us = 42;
+  schema::ChangeProposedT proposed;
+  proposed.family_id = "f1";
+  proposed.change_id = "c1";
+  proposed.member_id = "m1";
+  proposed.member_kind = schema::MemberKind::Guardian;
+  auto section = std::make_unique<schema::SectionValuesT>();
+  section->section = "address";
+  auto city = std::make_unique<schema::FieldValueT>();
+  city->name = "city";
+  city->value = "Lyon";
+  section->fields.push_back(std::move(city));
+  proposed.sections.push_back(std::move(section));
+  auto ref = std::make_unique<schema::FieldRefT>();
+  ref->change_id = "c0";
+  ref->section = "address";
+  ref->field = "city";
+  proposed.superseded.push_back(std::move(ref));
+  proposed.by_name = "Alice Martin";
+  schema::MemberAddedT added;
+  added.member_id = "m1";
+  added.kind = schema::MemberKind::Child;
   return {MakePayload(note),
           MakePayload(registered),
           MakePayload(schema::EmailClaimedT{}),
@@ -49,7 +71,15 @@ std::vector<schema::PayloadUnion> VersionOnePayloads() {
           MakePayload(schema::SubscriberCodeChangedT{}),
           MakePayload(schema::SubscriberCodeClaimedT{}),
           MakePayload(mail),
-          MakePayload(schema::MailDeliveredT{})};
+          MakePayload(schema::MailDeliveredT{}),
+          MakePayload(added),
+          MakePayload(schema::SectionUpdatedT{}),
+          MakePayload(schema::MemberRemovedT{}),
+          MakePayload(std::move(proposed)),
+          MakePayload(schema::ChangeApprovedT{}),
+          MakePayload(schema::ChangeRejectedT{}),
+          MakePayload(schema::ChangeWithdrawnT{}),
+          MakePayload(schema::ChangeSupersededT{})};
 }
 
 // Writes the corpus of the current version; run by hand when the schema gains members:
@@ -63,7 +93,7 @@ TEST(SchemaCorpusTest, WritesTheCorpusWhenAsked) {
   AppendRequest request;
   request.actor = "operator";
   request.recorded_at_us = 1'764'000'000'000'000;
-  request.streams.push_back({"corpus-1", ExpectedVersion::NoStream(), VersionOnePayloads()});
+  request.streams.push_back({"corpus-1", ExpectedVersion::NoStream(), CurrentPayloads()});
   ASSERT_TRUE((*store)->Append(request).has_value());
   auto events = (*store)->ReadAll(1, 1000);
   ASSERT_TRUE(events.has_value());
@@ -82,7 +112,7 @@ TEST(SchemaCorpusTest, EveryRecordOfEveryVersionDecodesWithTodaysSchema) {
     records[entry.path().filename().string()] =
         std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
-  ASSERT_GE(records.size(), VersionOnePayloads().size());
+  ASSERT_GE(records.size(), CurrentPayloads().size());
   for (const auto& [name, bytes] : records) {
     flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     ASSERT_TRUE(schema::VerifyEventRecordBuffer(verifier)) << name;
@@ -103,6 +133,13 @@ TEST(SchemaCorpusTest, EveryRecordOfEveryVersionDecodesWithTodaysSchema) {
   StoredEvent mail(records.at("v1-MailQueued.bin"));
   EXPECT_EQ(mail.record().payload_as_MailQueued()->to()->str(), "alice@example.org");
   EXPECT_EQ(mail.record().payload_as_MailQueued()->expires_at_us(), 42);
+  StoredEvent change(records.at("v2-ChangeProposed.bin"));
+  const auto* proposed = change.record().payload_as_ChangeProposed();
+  ASSERT_NE(proposed, nullptr);
+  EXPECT_EQ(proposed->sections()->Get(0)->fields()->Get(0)->value()->str(), "Lyon");
+  EXPECT_EQ(proposed->superseded()->Get(0)->change_id()->str(), "c0");
+  StoredEvent added(records.at("v2-MemberAdded.bin"));
+  EXPECT_EQ(added.record().payload_as_MemberAdded()->kind(), schema::MemberKind::Child);
 }
 
 }  // namespace

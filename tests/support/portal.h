@@ -56,6 +56,12 @@ class Portal {
     HttpClient client(port_);
     return client.Request("POST", target, body.dump(), headers);
   }
+  // Any method with a JSON body ("" sends no body).
+  HttpResult Send(const std::string& method, const std::string& target, const std::string& body,
+                  const Headers& headers = {}) {
+    HttpClient client(port_);
+    return client.Request(method, target, body, headers);
+  }
   HttpResult Get(const std::string& target, const Headers& headers = {}) {
     HttpClient client(port_);
     return client.Request("GET", target, "", headers);

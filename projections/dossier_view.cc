@@ -1,0 +1,527 @@
+// The family file view. Per family, the folded state is kept as one JSON row ("s/"), from which
+// each event re-renders the documents served as they are ("d/" with IBANs masked, "r/" without
+// sensitive sections); history entries ("h/") and the agents' queue ("q/") are rows of their own.
+#include "projections/dossier_view.h"
+
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "events/stored_event.h"
+#include "events/time_text.h"
+#include "projections/accounts_view.h"
+#include "schemas/dossier_catalogue.h"
+
+namespace portail::projections {
+namespace {
+
+using Json = nlohmann::json;
+namespace dossier = schema::dossier;
+using events::Str;
+
+std::string StateKey(std::string_view family) { return "s/" + std::string(family); }
+std::string DocKey(std::string_view family, bool redacted) {
+  return (redacted ? "r/" : "d/") + std::string(family);
+}
+std::string BigEndian(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+uint64_t FromBigEndian(std::string_view bytes) {
+  uint64_t v = 0;
+  for (char c : bytes.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+std::string HistoryPrefix(std::string_view family) { return "h/" + std::string(family) + "/"; }
+constexpr std::string_view kQueuePrefix = "q/";
+
+dossier::Kind KindNamed(const std::string& name) {
+  dossier::Kind kind = dossier::Kind::kChild;
+  dossier::ParseKind(name, &kind);
+  return kind;
+}
+
+// The JSON value of a canonical field value as shown to readers.
+Json Typed(const dossier::Field* field, const std::string& value, bool mask) {
+  if (field == nullptr) return value;
+  switch (field->type) {
+    case dossier::Type::kBool:
+      return value == "true";
+    case dossier::Type::kInteger: {
+      char* end = nullptr;
+      long long number = std::strtoll(value.c_str(), &end, 10);
+      return *end == '\0' ? Json(number) : Json(value);
+    }
+    case dossier::Type::kDecimal: {
+      char* end = nullptr;
+      double number = std::strtod(value.c_str(), &end);
+      return *end == '\0' ? Json(number) : Json(value);
+    }
+    case dossier::Type::kSet: {
+      Json items = Json::array();
+      size_t start = 0;
+      while (start < value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        items.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+      }
+      return items;
+    }
+    case dossier::Type::kIban:
+      return mask ? dossier::MaskIban(value) : value;
+    default:
+      return value;
+  }
+}
+
+// Field values of `section` (JSON object of canonical text) typed for readers.
+Json TypedFields(dossier::Kind kind, const std::string& section, const Json& fields, bool mask) {
+  const dossier::Section* s = dossier::FindSection(kind, section);
+  Json out = Json::object();
+  for (const auto& [name, value] : fields.items()) {
+    const dossier::Field* field = s ? dossier::FindField(*s, name) : nullptr;
+    out[name] = value.get<std::string>().empty() ? Json() : Typed(field, value, mask);
+  }
+  return out;
+}
+
+Json FieldsJson(const flatbuffers::Vector<flatbuffers::Offset<schema::FieldValue>>* fields) {
+  Json out = Json::object();
+  if (fields == nullptr) return out;
+  for (const auto* f : *fields) out[Str(f->name())] = Str(f->value());
+  return out;
+}
+
+Json* FindMember(Json& state, std::string_view id) {
+  for (auto& m : state["members"]) {
+    if (m["id"] == id) return &m;
+  }
+  return nullptr;
+}
+
+const Json* FindMember(const Json& state, std::string_view id) {
+  for (const auto& m : state["members"]) {
+    if (m["id"] == id) return &m;
+  }
+  return nullptr;
+}
+
+std::string MemberName(const Json& member) {
+  const Json& sections = member["sections"];
+  std::string section(dossier::NameSection(KindNamed(member["kind"])));
+  if (!sections.contains(section)) return "";
+  const Json& s = sections[section];
+  std::string first = s.value("first_name", "");
+  std::string last = s.value("last_name", "");
+  return first.empty() ? last : last.empty() ? first : first + " " + last;
+}
+
+Json Person(const schema::EventRecord& event, const flatbuffers::String* name) {
+  std::string actor = Str(event.actor());
+  return Json{{"id", std::string(StreamEntityId(actor))}, {"name", Str(name)}};
+}
+
+// The rendered file served to readers.
+std::string Render(const Json& state, std::string_view family_id, bool redacted) {
+  Json members = Json::array();
+  const Json& changes = state["changes"];
+  for (const auto& m : state["members"]) {
+    if (m.value("removed", false)) continue;
+    dossier::Kind kind = KindNamed(m["kind"]);
+    std::string member_id = m["id"];
+    Json out{{"id", member_id}, {"kind", m["kind"]}, {"name", MemberName(m)}};
+    if (kind == dossier::Kind::kAuthorisedAdult) out["child_id"] = m["child_id"];
+    Json sections = Json::object();
+    for (const auto& section : dossier::kSections) {
+      if (section.kind != kind || (redacted && section.sensitive)) continue;
+      std::string sname(section.name);
+      const Json* current = m["sections"].contains(sname) ? &m["sections"][sname] : nullptr;
+      Json fields = Json::object();
+      for (const auto& field : section.fields) {
+        std::string fname(field.name);
+        Json entry;
+        if (current && current->contains(fname)) {
+          entry["value"] = Typed(&field, (*current)[fname], true);
+        } else {
+          entry["value"] = nullptr;
+        }
+        for (const auto& [change_id, c] : changes.items()) {
+          if (c["status"] != "pending" || c["kind"] != "update" || c["member_id"] != member_id ||
+              !c["sections"].contains(sname) || !c["sections"][sname].contains(fname)) {
+            continue;
+          }
+          const std::string& proposed = c["sections"][sname][fname];
+          entry["pending"] = {{"value", proposed.empty() ? Json() : Typed(&field, proposed, true)},
+                              {"change_id", change_id},
+                              {"proposed_by", c["by"]},
+                              {"proposed_at", c["at"]}};
+        }
+        fields[fname] = std::move(entry);
+      }
+      sections[sname] = std::move(fields);
+    }
+    if (kind == dossier::Kind::kChild) {
+      out["colour"] = m["sections"].contains("general")
+                          ? m["sections"]["general"].value("colour", "")
+                          : std::string();
+    }
+    out["sections"] = std::move(sections);
+    members.push_back(std::move(out));
+  }
+  Json pending = Json::array();
+  for (const auto& [change_id, c] : changes.items()) {
+    if (c["status"] != "pending") continue;
+    dossier::Kind kind = KindNamed(c["member_kind"]);
+    Json sections = Json::object();
+    for (const auto& [sname, fields] : c["sections"].items()) {
+      if (redacted && dossier::IsSensitiveSection(sname)) continue;
+      sections[sname] = TypedFields(kind, sname, fields, true);
+    }
+    Json out{{"id", change_id},
+             {"kind", c["kind"]},
+             {"member_id", c["member_id"]},
+             {"member_kind", c["member_kind"]},
+             {"sections", sections},
+             {"proposed_by", c["by"]},
+             {"proposed_at", c["at"]},
+             {"position", c["position"]}};
+    if (!c["child_id"].get<std::string>().empty()) out["child_id"] = c["child_id"];
+    pending.push_back(std::move(out));
+  }
+  std::sort(pending.begin(), pending.end(),
+            [](const Json& a, const Json& b) { return a["position"] < b["position"]; });
+  Json doc{{"family_id", std::string(family_id)},
+           {"version", state["version"]},
+           {"members", std::move(members)},
+           {"pending_changes", std::move(pending)}};
+  if (redacted) doc["redacted"] = true;
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Folds one event into the state; returns the history entry it makes (null: none).
+Json Fold(Json& state, const schema::EventRecord& event) {
+  std::string at = events::IsoTime(event.recorded_at_us());
+  Json entry{{"position", event.position()}, {"at", at}};
+  auto close = [&](const std::string& change_id, const char* status, const Json& by,
+                   const std::string& reason) -> Json* {
+    if (!state["changes"].contains(change_id)) return nullptr;
+    Json& c = state["changes"][change_id];
+    c["status"] = status;
+    c["decided_at"] = at;
+    c["decided_by"] = by;
+    if (!reason.empty()) c["reason"] = reason;
+    entry["change_id"] = change_id;
+    entry["member_id"] = c["member_id"];
+    entry["by"] = by;
+    if (!reason.empty()) entry["reason"] = reason;
+    return &c;
+  };
+  switch (event.payload_type()) {
+    case schema::Payload::MemberAdded: {
+      const auto* e = event.payload_as_MemberAdded();
+      std::string kind(dossier::KindName(static_cast<dossier::Kind>(e->kind())));
+      state["members"].push_back({{"id", Str(e->member_id())},
+                                  {"kind", kind},
+                                  {"child_id", Str(e->child_id())},
+                                  {"sections", Json::object()}});
+      entry.update({{"type", "member_added"},
+                    {"member_id", Str(e->member_id())},
+                    {"kind", kind},
+                    {"by", Person(event, e->by_name())}});
+      if (!Str(e->change_id()).empty()) entry["change_id"] = Str(e->change_id());
+      return entry;
+    }
+    case schema::Payload::SectionUpdated: {
+      const auto* e = event.payload_as_SectionUpdated();
+      Json* m = FindMember(state, Str(e->member_id()));
+      if (m == nullptr) return nullptr;
+      std::string section = Str(e->section());
+      Json fields = FieldsJson(e->fields());
+      Json& current = (*m)["sections"][section];
+      for (const auto& [name, value] : fields.items()) {
+        if (value.get<std::string>().empty()) {
+          current.erase(name);
+        } else {
+          current[name] = value;
+        }
+      }
+      entry.update({{"type", "section_updated"},
+                    {"member_id", Str(e->member_id())},
+                    {"section", section},
+                    {"sensitive", dossier::IsSensitiveSection(section)},
+                    {"fields", TypedFields(KindNamed((*m)["kind"]), section, fields, true)},
+                    {"by", Person(event, e->by_name())}});
+      if (!Str(e->change_id()).empty()) entry["change_id"] = Str(e->change_id());
+      return entry;
+    }
+    case schema::Payload::MemberRemoved: {
+      const auto* e = event.payload_as_MemberRemoved();
+      Json* m = FindMember(state, Str(e->member_id()));
+      if (m == nullptr) return nullptr;
+      (*m)["removed"] = true;
+      entry.update({{"type", "member_removed"},
+                    {"member_id", Str(e->member_id())},
+                    {"by", Person(event, e->by_name())}});
+      if (!Str(e->reason()).empty()) entry["reason"] = Str(e->reason());
+      return entry;
+    }
+    case schema::Payload::ChangeProposed: {
+      const auto* e = event.payload_as_ChangeProposed();
+      std::string member_kind(dossier::KindName(static_cast<dossier::Kind>(e->member_kind())));
+      Json sections = Json::object();
+      if (e->sections() != nullptr) {
+        for (const auto* s : *e->sections()) sections[Str(s->section())] = FieldsJson(s->fields());
+      }
+      if (e->superseded() != nullptr) {
+        for (const auto* ref : *e->superseded()) {
+          std::string old = Str(ref->change_id());
+          if (!state["changes"].contains(old)) continue;
+          Json& old_sections = state["changes"][old]["sections"];
+          std::string section = Str(ref->section());
+          if (!old_sections.contains(section)) continue;
+          old_sections[section].erase(Str(ref->field()));
+          if (old_sections[section].empty()) old_sections.erase(section);
+        }
+      }
+      bool add = e->kind() == schema::ChangeKind::AddMember;
+      Json by = Person(event, e->by_name());
+      state["changes"][Str(e->change_id())] = {{"kind", add ? "add_member" : "update"},
+                                               {"member_id", Str(e->member_id())},
+                                               {"member_kind", member_kind},
+                                               {"child_id", Str(e->child_id())},
+                                               {"sections", sections},
+                                               {"by", by},
+                                               {"at", at},
+                                               {"position", event.position()},
+                                               {"status", "pending"}};
+      bool sensitive = false;
+      Json typed = Json::object();
+      for (const auto& [sname, fields] : sections.items()) {
+        sensitive = sensitive || dossier::IsSensitiveSection(sname);
+        typed[sname] = TypedFields(KindNamed(member_kind), sname, fields, true);
+      }
+      entry.update({{"type", "change_proposed"},
+                    {"change_id", Str(e->change_id())},
+                    {"change_kind", add ? "add_member" : "update"},
+                    {"member_id", Str(e->member_id())},
+                    {"member_kind", member_kind},
+                    {"sensitive", sensitive},
+                    {"sections", typed},
+                    {"by", by}});
+      return entry;
+    }
+    case schema::Payload::ChangeApproved: {
+      const auto* e = event.payload_as_ChangeApproved();
+      if (!close(Str(e->change_id()), "approved", Person(event, e->by_name()), "")) return nullptr;
+      entry["type"] = "change_approved";
+      return entry;
+    }
+    case schema::Payload::ChangeRejected: {
+      const auto* e = event.payload_as_ChangeRejected();
+      if (!close(Str(e->change_id()), "rejected", Person(event, e->by_name()), Str(e->reason()))) {
+        return nullptr;
+      }
+      entry["type"] = "change_rejected";
+      return entry;
+    }
+    case schema::Payload::ChangeWithdrawn: {
+      const auto* e = event.payload_as_ChangeWithdrawn();
+      if (!close(Str(e->change_id()), "withdrawn", Person(event, e->by_name()), "")) {
+        return nullptr;
+      }
+      entry["type"] = "change_withdrawn";
+      return entry;
+    }
+    case schema::Payload::ChangeSuperseded: {
+      const auto* e = event.payload_as_ChangeSuperseded();
+      Json* c = close(Str(e->change_id()), "superseded", Json{{"id", ""}, {"name", ""}}, "");
+      if (c == nullptr) return nullptr;
+      (*c)["superseded_by"] = Str(e->by_change_id());
+      entry.erase("by");
+      entry["superseded_by"] = Str(e->by_change_id());
+      entry["type"] = "change_superseded";
+      return entry;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::optional<Json> LoadState(const events::ViewReader& rows, std::string_view family) {
+  auto value = rows.Get(StateKey(family));
+  if (!value) return std::nullopt;
+  Json state = Json::parse(*value, nullptr, false);
+  if (state.is_discarded()) return std::nullopt;
+  return state;
+}
+
+bool IsDossierEvent(schema::Payload type) {
+  switch (type) {
+    case schema::Payload::MemberAdded:
+    case schema::Payload::SectionUpdated:
+    case schema::Payload::MemberRemoved:
+    case schema::Payload::ChangeProposed:
+    case schema::Payload::ChangeApproved:
+    case schema::Payload::ChangeRejected:
+    case schema::Payload::ChangeWithdrawn:
+    case schema::Payload::ChangeSuperseded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void DossierView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
+  if (!IsDossierEvent(event.payload_type())) return;
+  std::string family(StreamEntityId(Str(event.stream_id())));
+  Json state = Json{{"version", 0}, {"members", Json::array()}, {"changes", Json::object()}};
+  if (auto value = rows.Get(StateKey(family))) {
+    Json parsed = Json::parse(*value, nullptr, false);
+    if (!parsed.is_discarded()) state = std::move(parsed);
+  }
+  Json entry = Fold(state, event);
+  state["version"] = event.stream_version();
+  // The agents' queue follows each change's status.
+  for (const auto& [change_id, c] : state["changes"].items()) {
+    std::string key = std::string(kQueuePrefix) + BigEndian(c["position"].get<uint64_t>());
+    if (c["status"] == "pending" && c["position"] == event.position()) {
+      rows.Put(key, family + '\0' + change_id);
+    } else if (c["status"] != "pending" && entry.is_object() &&
+               entry.value("change_id", "") == change_id) {
+      rows.Delete(key);
+    }
+  }
+  if (entry.is_object()) {
+    rows.Put(HistoryPrefix(family) + BigEndian(event.position()), entry.dump());
+  }
+  rows.Put(StateKey(family), state.dump());
+  std::string version = std::to_string(event.stream_version()) + "\n";
+  rows.Put(DocKey(family, false), version + Render(state, family, false));
+  rows.Put(DocKey(family, true), version + Render(state, family, true));
+}
+
+std::optional<DossierDocument> DossierView::Document(const events::ViewReader& rows,
+                                                     std::string_view family_id, bool redacted) {
+  auto value = rows.Get(DocKey(family_id, redacted));
+  if (!value) return std::nullopt;
+  size_t newline = value->find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  return DossierDocument{std::stoull(value->substr(0, newline)), value->substr(newline + 1)};
+}
+
+std::optional<std::string> DossierView::BankSection(const events::ViewReader& rows,
+                                                    std::string_view family_id,
+                                                    std::string_view member_id) {
+  auto state = LoadState(rows, family_id);
+  if (!state) return std::nullopt;
+  const Json* m = FindMember(*state, member_id);
+  if (m == nullptr || m->value("removed", false) || (*m)["kind"] != "guardian") {
+    return std::nullopt;
+  }
+  Json current = (*m)["sections"].contains("bank") ? (*m)["sections"]["bank"] : Json::object();
+  Json fields = TypedFields(dossier::Kind::kGuardian, "bank", current, /*mask=*/false);
+  Json pending = Json::array();
+  for (const auto& [change_id, c] : (*state)["changes"].items()) {
+    if (c["status"] != "pending" || c["member_id"] != member_id ||
+        !c["sections"].contains("bank")) {
+      continue;
+    }
+    pending.push_back(
+        {{"change_id", change_id},
+         {"fields", TypedFields(dossier::Kind::kGuardian, "bank", c["sections"]["bank"], false)},
+         {"proposed_by", c["by"]},
+         {"proposed_at", c["at"]}});
+  }
+  return Json{{"member_id", std::string(member_id)},
+              {"version", (*state)["version"]},
+              {"fields", fields},
+              {"pending", pending}}
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string DossierView::History(const events::ViewReader& rows, std::string_view family_id,
+                                 std::string_view member_id, bool redacted) {
+  Json out = Json::array();
+  rows.Scan(HistoryPrefix(family_id), [&](std::string_view, std::string_view value) {
+    Json entry = Json::parse(value, nullptr, false);
+    if (entry.is_discarded()) return true;
+    if (!member_id.empty() && entry.value("member_id", "") != member_id) return true;
+    if (redacted && entry.value("sensitive", false)) {
+      entry.erase("fields");
+      entry.erase("sections");
+      entry["redacted"] = true;
+    }
+    out.push_back(std::move(entry));
+    return true;
+  });
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::vector<QueuedChange> DossierView::Queue(const events::ViewReader& rows,
+                                             std::string_view section, uint64_t after_position,
+                                             size_t limit) {
+  std::vector<QueuedChange> out;
+  std::map<std::string, Json, std::less<>> states;
+  rows.Scan(kQueuePrefix, [&](std::string_view key, std::string_view value) {
+    uint64_t position = FromBigEndian(key.substr(kQueuePrefix.size()));
+    if (position <= after_position) return true;
+    size_t zero = value.find('\0');
+    if (zero == std::string_view::npos) return true;
+    std::string family(value.substr(0, zero));
+    std::string change_id(value.substr(zero + 1));
+    auto cached = states.find(family);
+    if (cached == states.end()) {
+      auto state = LoadState(rows, family);
+      if (!state) return true;
+      cached = states.emplace(family, std::move(*state)).first;
+    }
+    const Json& state = cached->second;
+    if (!state["changes"].contains(change_id)) return true;
+    const Json& c = state["changes"][change_id];
+    if (!section.empty() && !c["sections"].contains(section)) return true;
+    const Json* member = FindMember(state, c["member_id"].get<std::string>());
+    dossier::Kind kind = KindNamed(c["member_kind"]);
+    Json diff = Json::array();
+    for (const auto& [sname, fields] : c["sections"].items()) {
+      const dossier::Section* s = dossier::FindSection(kind, sname);
+      for (const auto& [fname, proposed] : fields.items()) {
+        const dossier::Field* field = s ? dossier::FindField(*s, fname) : nullptr;
+        std::string current;
+        if (member != nullptr && (*member)["sections"].contains(sname)) {
+          current = (*member)["sections"][sname].value(fname, "");
+        }
+        const std::string& p = proposed.get_ref<const std::string&>();
+        diff.push_back({{"section", sname},
+                        {"field", fname},
+                        {"current", current.empty() ? Json() : Typed(field, current, false)},
+                        {"proposed", p.empty() ? Json() : Typed(field, p, false)}});
+      }
+    }
+    Json json{{"change_id", change_id},
+              {"family_id", family},
+              {"kind", c["kind"]},
+              {"member_id", c["member_id"]},
+              {"member_kind", c["member_kind"]},
+              {"member_name", member ? MemberName(*member) : std::string()},
+              {"proposed_by", c["by"]},
+              {"proposed_at", c["at"]},
+              {"position", position},
+              {"diff", diff}};
+    out.push_back({position, family, json.dump(-1, ' ', false, Json::error_handler_t::replace)});
+    return out.size() < limit;
+  });
+  return out;
+}
+
+bool DossierView::HasPhoto(const events::ViewReader& rows, std::string_view family_id,
+                           std::string_view photo) {
+  auto state = rows.Get(StateKey(family_id));
+  return state && photo.size() > 4 &&
+         state->find("\"" + std::string(photo) + "\"") != std::string::npos;
+}
+
+}  // namespace portail::projections
