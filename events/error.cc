@@ -41,6 +41,18 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "too_many_requests";
     case ErrorCode::kPreconditionFailed:
       return "precondition_failed";
+    case ErrorCode::kNotEnrolled:
+      return "not_enrolled";
+    case ErrorCode::kActivityClosed:
+      return "activity_closed";
+    case ErrorCode::kAlreadyRequested:
+      return "already_requested";
+    case ErrorCode::kNotReserved:
+      return "not_reserved";
+    case ErrorCode::kPastDeadline:
+      return "past_deadline";
+    case ErrorCode::kFull:
+      return "full";
   }
   return "internal";
 }

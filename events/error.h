@@ -30,6 +30,13 @@ enum class ErrorCode {
   kLocked,                // the account is locked
   kTooManyRequests,       // slow down (see the message for when to retry)
   kPreconditionFailed,    // If-Match names a version that is no longer current
+  // Booking rules (409): why a day cannot be reserved, reported absent or accepted.
+  kNotEnrolled,       // the child is not enrolled in the activity that day
+  kActivityClosed,    // the activity does not run that day
+  kAlreadyRequested,  // the day is already reserved or requested
+  kNotReserved,       // an absence on a day that is not reserved
+  kPastDeadline,      // the notice deadline has passed
+  kFull,              // no place left that day
 };
 
 // The wire name of `code`, e.g. "not_found".

@@ -5,10 +5,13 @@
 
 #include "commands/accounts.h"
 #include "commands/dossier.h"
+#include "commands/planning.h"
 #include "events/log.h"
 #include "projections/registry.h"
 #include "server/account_routes.h"
 #include "server/dossier_routes.h"
+#include "server/planning_query.h"
+#include "server/planning_routes.h"
 #include "server/json.h"
 #include "server/openapi.h"
 
@@ -36,6 +39,7 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
   }
   commands::RegisterAccountAggregates(app->registry_);
   commands::RegisterDossierAggregates(app->registry_);
+  commands::RegisterPlanningAggregates(app->registry_);
 
   events::StoreOptions store_options;
   store_options.path = app->options_.data_dir + "/log";
@@ -50,6 +54,10 @@ Result<std::unique_ptr<App>> App::Open(AppOptions options, const commands::Clock
       std::make_unique<AccountRoutes>(app->services_, app->options_.accounts, *key);
   app->dossier_routes_ = std::make_unique<DossierRoutes>(
       app->services_, &app->account_routes_->auth(), app->options_.data_dir + "/photos");
+  app->planning_routes_ =
+      std::make_unique<PlanningRoutes>(app->services_, &app->account_routes_->auth());
+  app->planning_query_ =
+      std::make_unique<PlanningQuery>(app->services_, &app->account_routes_->auth());
   MailConfig mail = app->options_.mail;
   mail.outbox_dir = app->options_.data_dir + "/outbox";
   mail.key = *key;
@@ -86,6 +94,8 @@ void App::Shutdown(std::chrono::milliseconds grace) {
 void App::AddRoutes() {
   account_routes_->Add(router_);
   dossier_routes_->Add(router_);
+  planning_routes_->Add(router_);
+  planning_query_->Add(router_);
   router_.Add("GET", "/healthz", [this](Request&, Reply reply) {
     reply(JsonResponse(200, {{"status", "ok"}, {"head_position", store_->HeadPosition()}}));
   });

@@ -16,6 +16,8 @@ namespace portail::server {
 
 class AccountRoutes;
 class DossierRoutes;
+class PlanningQuery;
+class PlanningRoutes;
 
 struct AppOptions {
   std::string data_dir = "data";
@@ -65,6 +67,8 @@ class App {
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<AccountRoutes> account_routes_;
   std::unique_ptr<DossierRoutes> dossier_routes_;
+  std::unique_ptr<PlanningRoutes> planning_routes_;
+  std::unique_ptr<PlanningQuery> planning_query_;
   std::unique_ptr<Mailer> mailer_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;

@@ -101,11 +101,6 @@ Result<commands::FieldMap> FieldsOf(const Json& object, const std::string& prefi
   return std::unexpected(Error(ErrorCode::kInvalid, std::move(message), std::move(problems)));
 }
 
-std::string ActorOf(const Caller& caller) { return "account-" + caller.account.id; }
-std::string NameOf(const Caller& caller) {
-  return caller.account.first_name + " " + caller.account.last_name;
-}
-
 // The answer to a dossier command: 200 for an agent's direct act, 202 for a family's proposal.
 std::function<Response(commands::CommandOutcome&)> DossierAnswer(int status, const char* id_name,
                                                                  Json extra = Json::object()) {
@@ -176,31 +171,22 @@ void DossierRoutes::Add(Router& router) {
   router.Add("GET", "/api/v1/agent/changes", bind(&DossierRoutes::Queue));
 }
 
-std::optional<DossierRoutes::Allowed> DossierRoutes::Reader(Request& request, Reply& reply) {
-  auto caller = auth_->Authenticate(request);
-  if (!caller) {
-    reply(ErrorResponse(caller.error()));
+std::optional<Allowed> DossierRoutes::Reader(Request& request, Reply& reply) {
+  auto allowed = ReadAccess(*auth_, request, *services_.store);
+  if (!allowed) {
+    reply(ErrorResponse(allowed.error()));
     return std::nullopt;
   }
-  std::string_view family_id = request.Param("family_id");
-  Access access = caller->is_agent()     ? Access::kAgent
-                  : caller->is_auditor() ? Access::kAuditor
-                                         : Access::kFamily;
-  if ((access == Access::kFamily && !caller->SubscribedTo(family_id)) ||
-      !projections::FamiliesView::Family(*services_.store->View("families"), family_id)) {
-    reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
-    return std::nullopt;
-  }
-  return Allowed{std::move(*caller), access};
+  return std::move(*allowed);
 }
 
-std::optional<DossierRoutes::Allowed> DossierRoutes::Writer(Request& request, Reply& reply) {
-  auto allowed = Reader(request, reply);
-  if (allowed && allowed->access == Access::kAuditor) {
-    reply(ErrorResponse(ErrorCode::kForbidden, "auditors can read but not change family files"));
+std::optional<Allowed> DossierRoutes::Writer(Request& request, Reply& reply) {
+  auto allowed = WriteAccess(*auth_, request, *services_.store);
+  if (!allowed) {
+    reply(ErrorResponse(allowed.error()));
     return std::nullopt;
   }
-  return allowed;
+  return std::move(*allowed);
 }
 
 void DossierRoutes::GetDossier(Request& request, Reply reply) {
@@ -499,11 +485,8 @@ void DossierRoutes::Withdraw(Request& request, Reply reply) {
 }
 
 void DossierRoutes::Queue(Request& request, Reply reply) {
-  auto caller = auth_->Authenticate(request);
+  auto caller = StaffAccess(*auth_, request);
   if (!caller) return reply(ErrorResponse(caller.error()));
-  if (!caller->is_agent()) {
-    return reply(ErrorResponse(ErrorCode::kForbidden, "this is reserved to the town's agents"));
-  }
   std::vector<FieldError> problems;
   std::string section;
   if (auto found = request.query.find("section"); found != request.query.end()) {

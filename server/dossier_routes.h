@@ -7,6 +7,7 @@
 
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/family_access.h"
 #include "server/router.h"
 
 namespace portail::server {
@@ -19,13 +20,6 @@ class DossierRoutes {
   void Add(Router& router);
 
  private:
-  // What the caller may do with a family's file.
-  enum class Access { kFamily, kAgent, kAuditor };
-  struct Allowed {
-    Caller caller;
-    Access access;
-  };
-
   void GetDossier(Request& request, Reply reply);
   void GetBank(Request& request, Reply reply);
   void GetHistory(Request& request, Reply reply);
@@ -39,10 +33,8 @@ class DossierRoutes {
   void Withdraw(Request& request, Reply reply);
   void Queue(Request& request, Reply reply);
 
-  // The caller if it may read the family of the path: agents, auditors and subscribed accounts;
-  // others get 404 (a family they cannot see does not exist for them). Answers on failure.
+  // ReadAccess / WriteAccess (family_access.h), answering the error on `reply`.
   std::optional<Allowed> Reader(Request& request, Reply& reply);
-  // As Reader, for writes: auditors get 403.
   std::optional<Allowed> Writer(Request& request, Reply& reply);
   // Sets a section's values: directly for agents, as a proposal for families.
   void ChangeSection(Allowed& allowed, Request& request, Reply reply, std::string member_id,

@@ -17,6 +17,12 @@ int HttpStatus(ErrorCode code) {
       return 405;
     case ErrorCode::kConflict:
     case ErrorCode::kAlreadyExists:
+    case ErrorCode::kNotEnrolled:
+    case ErrorCode::kActivityClosed:
+    case ErrorCode::kAlreadyRequested:
+    case ErrorCode::kNotReserved:
+    case ErrorCode::kPastDeadline:
+    case ErrorCode::kFull:
       return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;
@@ -160,6 +166,30 @@ std::optional<std::string> JsonInput::OptionalString(std::string_view name, size
   }
   return text;
 }
+
+std::optional<std::vector<std::string>> JsonInput::OptionalStringList(std::string_view name,
+                                                                      size_t max_items,
+                                                                      size_t max_length) {
+  const Json* field = Field(name);
+  if (field == nullptr) return std::nullopt;
+  std::string problem = "must be a list of at most " + std::to_string(max_items) +
+                        " strings of at most " + std::to_string(max_length) + " characters";
+  if (!field->is_array() || field->size() > max_items) {
+    AddProblem(std::string(name), problem);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const auto& item : *field) {
+    if (!item.is_string() || item.get_ref<const std::string&>().size() > max_length) {
+      AddProblem(std::string(name), problem);
+      return std::nullopt;
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+const Json* JsonInput::OptionalValue(std::string_view name) { return Field(name); }
 
 std::optional<bool> JsonInput::OptionalBool(std::string_view name) {
   const Json* field = Field(name);

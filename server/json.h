@@ -49,6 +49,11 @@ class JsonInput {
   std::optional<std::string> OptionalString(std::string_view name, size_t min_length,
                                             size_t max_length);
   std::optional<bool> OptionalBool(std::string_view name);
+  // A list of at most `max_items` strings of at most `max_length` bytes.
+  std::optional<std::vector<std::string>> OptionalStringList(std::string_view name,
+                                                             size_t max_items, size_t max_length);
+  // The raw value of a field for the caller to check (nullptr when absent or null).
+  const Json* OptionalValue(std::string_view name);
   std::optional<int64_t> OptionalInt(std::string_view name, int64_t min, int64_t max);
 
   // Records a problem found by the caller's own checks.

@@ -1,0 +1,1 @@
+// The planning view (placeholder, being written).

@@ -1,0 +1,2 @@
+// The planning view (placeholder, being written).
+#pragma once

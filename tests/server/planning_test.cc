@@ -1,0 +1,344 @@
+// Activities, enrolments and requests over real HTTP: the family's and the agent's journey,
+// bad input, roles, other families' children, and capacity under concurrent requests.
+#include "commands/planning.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "commands/calendar.h"
+#include "tests/support/portal.h"
+
+namespace portail::testing {
+namespace {
+
+constexpr char kPassword[] = "correct horse battery";
+constexpr char kAgentPassword[] = "agent staple battery";
+
+commands::Day D(int year, unsigned month, unsigned day) {
+  return commands::Day(std::chrono::year{year} / std::chrono::month{month} / std::chrono::day{day});
+}
+
+class PlanningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    portal_ = std::make_unique<Portal>();
+    // Sunday 1 March 2026, 09:00 in Paris.
+    portal_->clock().Set(commands::ParisInstant(D(2026, 3, 1), 9 * 60));
+    portal_->CreateStaff("agent@mairie.fr", kAgentPassword);
+    agent_ = portal_->Login("agent@mairie.fr", kAgentPassword);
+    std::tie(family_, code_) = portal_->CreateFamily(agent_, "Famille Martin");
+    parent_ = portal_->RegisterActivateLogin("alice@example.org", kPassword);
+    ASSERT_EQ(
+        portal_->Post("/api/v1/me/subscriptions", {{"subscriber_code", code_}}, Bearer(parent_))
+            .status,
+        201);
+    lea_ = Child(family_, "Léa");
+    hugo_ = Child(family_, "Hugo");
+  }
+
+  std::string Child(const std::string& family, const std::string& first_name) {
+    auto r = portal_->Post(
+        "/api/v1/families/" + family + "/members",
+        {{"kind", "child"},
+         {"sections", {{"general", {{"first_name", first_name}, {"last_name", "Martin"}}}}}},
+        Bearer(agent_));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("member_id", "");
+  }
+
+  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent",
+                       Json closed = Json::array()) {
+    auto r = portal_->Post("/api/v1/agent/activities",
+                           {{"name", name},
+                            {"kind", "canteen"},
+                            {"weekdays", {"mon", "tue", "thu", "fri"}},
+                            {"closed_days", closed},
+                            {"capacity", capacity},
+                            {"reservation_notice", {{"days", 1}, {"at", "15:00"}}},
+                            {"absence_notice", {{"days", 2}, {"working_days", true}}},
+                            {"mode", mode}},
+                           Bearer(agent_));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("id", "");
+  }
+
+  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
+    auto r = portal_->Post(
+        "/api/v1/agent/families/" + family + "/children/" + child + "/enrolments",
+        {{"activity_id", activity}, {"from", "2026-01-05"}, {"to", "2026-07-03"}}, Bearer(agent_));
+    EXPECT_EQ(r.status, 201) << r.body;
+  }
+
+  HttpResult Submit(const std::string& token, const Json& body, const std::string& family = "") {
+    return portal_->Post("/api/v1/families/" + (family.empty() ? family_ : family) + "/requests",
+                         body, Bearer(token));
+  }
+
+  static void ExpectError(const HttpResult& r, int status, std::string_view code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    Json body = BodyOf(r);
+    ASSERT_TRUE(body.is_object()) << r.body;
+    EXPECT_EQ(body["error"]["code"], code) << r.body;
+  }
+
+  static std::set<std::string> Fields(const HttpResult& r) {
+    std::set<std::string> out;
+    Json body = BodyOf(r);
+    for (const auto& f : body["error"]["fields"]) out.insert(f["field"].get<std::string>());
+    return out;
+  }
+
+  std::unique_ptr<Portal> portal_;
+  std::string agent_, family_, code_, parent_, lea_, hugo_;
+};
+
+TEST_F(PlanningTest, AFamilyReservesAPeriodAndTheAgentAnswersEachDay) {
+  std::string canteen = Activity("Cantine", 30, "agent", {"2026-03-12"});
+  std::string evening = Activity("Garderie du soir", 20);
+  Enrol(family_, lea_, canteen);
+  Enrol(family_, hugo_, canteen);
+  Enrol(family_, lea_, evening);
+
+  // Two children, two activities, Monday 9 to Friday 13 March: neither activity runs on
+  // Wednesdays, the canteen is closed on Thursday 12, and Hugo has no evening care.
+  auto r = Submit(parent_, {{"kind", "reservation"},
+                            {"children", {lea_, hugo_}},
+                            {"activities", {canteen, evening}},
+                            {"from", "2026-03-09"},
+                            {"to", "2026-03-13"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  Json reply = BodyOf(r);
+  std::string request = reply["request_id"];
+  EXPECT_EQ(reply["taken"].size(), 10u);  // canteen 3 days x 2 children + 4 evenings for Léa
+  std::map<std::string, int> reasons;
+  for (const auto& line : reply["not_taken"]) reasons[line["code"]]++;
+  EXPECT_EQ(reasons, (std::map<std::string, int>{{"activity_closed", 2}, {"not_enrolled", 4}}));
+  for (const auto& line : reply["taken"]) EXPECT_EQ(line["state"], "reservation_requested");
+
+  // The agent accepts Léa's canteen days and refuses Hugo's Friday.
+  Json decisions = Json::array();
+  for (const char* day : {"2026-03-09", "2026-03-10", "2026-03-13"}) {
+    decisions.push_back(
+        {{"child_id", lea_}, {"activity_id", canteen}, {"date", day}, {"outcome", "accept"}});
+  }
+  decisions.push_back({{"child_id", hugo_},
+                       {"activity_id", canteen},
+                       {"date", "2026-03-13"},
+                       {"outcome", "refuse"},
+                       {"reason", "sortie scolaire"}});
+  auto decided = portal_->Post("/api/v1/agent/requests/" + request + "/decisions",
+                               {{"decisions", decisions}}, Bearer(agent_));
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  // Deciding a day twice is a conflict; a day outside the request is not found.
+  ExpectError(portal_->Post("/api/v1/agent/requests/" + request + "/decisions",
+                            {{"decisions", {decisions[0]}}}, Bearer(agent_)),
+              409, "conflict");
+  Json stranger = decisions[0];
+  stranger["date"] = "2026-03-16";
+  ExpectError(portal_->Post("/api/v1/agent/requests/" + request + "/decisions",
+                            {{"decisions", {stranger}}}, Bearer(agent_)),
+              404, "not_found");
+
+  // An absence on a reserved day, and one on a day that is not reserved.
+  auto absence = Submit(parent_, {{"kind", "absence"},
+                                  {"children", {lea_}},
+                                  {"activities", {canteen}},
+                                  {"from", "2026-03-10"},
+                                  {"to", "2026-03-10"}});
+  ASSERT_EQ(absence.status, 201) << absence.body;
+  EXPECT_EQ(BodyOf(absence)["taken"][0]["state"], "absence_requested");
+  auto not_reserved = Submit(parent_, {{"kind", "absence"},
+                                       {"children", {hugo_}},
+                                       {"activities", {canteen}},
+                                       {"from", "2026-03-13"},
+                                       {"to", "2026-03-13"}});
+  ExpectError(not_reserved, 409, "not_reserved");
+
+  // The family cancels what is still pending in the first request: Hugo's Monday and Tuesday and
+  // Léa's four evenings.
+  auto cancelled = portal_->Post("/api/v1/families/" + family_ + "/requests/" + request + "/cancel",
+                                 Json::object(), Bearer(parent_));
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(BodyOf(cancelled)["cancelled_days"], 6);
+  ExpectError(portal_->Post("/api/v1/families/" + family_ + "/requests/" + request + "/cancel",
+                            Json::object(), Bearer(parent_)),
+              409, "conflict");
+}
+
+TEST_F(PlanningTest, ADeadlineErrorSaysWhen) {
+  std::string canteen = Activity("Cantine", 30);
+  Enrol(family_, lea_, canteen);
+  // Monday 2 March: reservations closed on Sunday 1 March at 15:00.
+  portal_->clock().Set(commands::ParisInstant(D(2026, 3, 1), 15 * 60));
+  parent_ = portal_->Login("alice@example.org", kPassword);  // the morning's session went idle
+  auto late = Submit(parent_, {{"kind", "reservation"},
+                               {"children", {lea_}},
+                               {"activities", {canteen}},
+                               {"from", "2026-03-02"},
+                               {"to", "2026-03-02"}});
+  ExpectError(late, 409, "past_deadline");
+  EXPECT_NE(BodyOf(late)["error"]["message"].get<std::string>().find("2026-03-01T15:00:00+01:00"),
+            std::string::npos)
+      << late.body;
+}
+
+TEST_F(PlanningTest, BadInputAndWrongRolesAreRefusedAndChangeNothing) {
+  std::string canteen = Activity("Cantine", 30);
+  Enrol(family_, lea_, canteen);
+  auto [other_family, other_code] = portal_->CreateFamily(agent_, "Famille Dubois");
+  std::string tom = Child(other_family, "Tom");
+  std::string eve = portal_->RegisterActivateLogin("eve@example.org", kPassword, "Eve");
+  portal_->Post("/api/v1/me/subscriptions", {{"subscriber_code", other_code}}, Bearer(eve));
+  portal_->CreateStaff("audit@mairie.fr", kAgentPassword, schema::Role::Auditor);
+  std::string auditor = portal_->Login("audit@mairie.fr", kAgentPassword);
+  uint64_t head = portal_->app().services().store->HeadPosition();
+
+  Json good = {{"kind", "reservation"},
+               {"children", {lea_}},
+               {"activities", {canteen}},
+               {"from", "2026-03-09"},
+               {"to", "2026-03-13"}};
+  auto activity = portal_->Post("/api/v1/agent/activities",
+                                {{"name", ""},
+                                 {"weekdays", {"mon", "xyz"}},
+                                 {"capacity", 0},
+                                 {"reservation_notice", {{"days", 99}}},
+                                 {"colour", "red"}},
+                                Bearer(agent_));
+  ExpectError(activity, 400, "invalid");
+  EXPECT_EQ(Fields(activity),
+            (std::set<std::string>{"name", "weekdays", "capacity", "reservation_notice",
+                                   "absence_notice", "colour"}));
+  Json year = good;
+  year["from"] = "2026-01-01";
+  year["to"] = "2027-01-02";
+  EXPECT_EQ(Fields(Submit(parent_, year)), std::set<std::string>{"to"});
+  Json old = good;
+  old["from"] = "1999-12-31";
+  EXPECT_EQ(Fields(Submit(parent_, old)), std::set<std::string>{"from"});
+  Json backwards = good;
+  backwards["to"] = "2026-03-01";
+  EXPECT_EQ(Fields(Submit(parent_, backwards)), std::set<std::string>{"to"});
+  Json strange = good;
+  strange["kind"] = "holiday";
+  strange["weekdays"] = {"funday"};
+  strange["children"] = Json::array();
+  EXPECT_EQ(Fields(Submit(parent_, strange)),
+            (std::set<std::string>{"kind", "weekdays", "children"}));
+  ExpectError(portal_->Send("POST", "/api/v1/families/" + family_ + "/requests",
+                            "{\"kind\":", Bearer(parent_)),
+              400, "invalid");
+
+  // Another family's child, through one's own family or through theirs.
+  Json theirs = good;
+  theirs["children"] = {tom};
+  ExpectError(Submit(parent_, theirs), 404, "not_found");
+  ExpectError(Submit(parent_, theirs, other_family), 404, "not_found");
+  ExpectError(Submit(eve, good), 404, "not_found");
+  ExpectError(
+      portal_->Post("/api/v1/agent/families/" + family_ + "/children/" + tom + "/enrolments",
+                    {{"activity_id", canteen}, {"from", "2026-01-05"}, {"to", "2026-07-03"}},
+                    Bearer(agent_)),
+      404, "not_found");
+  // Roles: agents and auditors do not submit; families and auditors do not decide or define.
+  ExpectError(Submit(agent_, good), 403, "forbidden");
+  ExpectError(Submit(auditor, good), 403, "forbidden");
+  ExpectError(portal_->Post("/api/v1/agent/requests/x/decisions", {{"decisions", Json::array()}},
+                            Bearer(parent_)),
+              403, "forbidden");
+  ExpectError(portal_->Post("/api/v1/agent/activities", {{"name", "x"}}, Bearer(auditor)), 403,
+              "forbidden");
+  ExpectError(portal_->Post("/api/v1/agent/requests/nope/decisions",
+                            {{"decisions",
+                              {{{"child_id", lea_},
+                                {"activity_id", canteen},
+                                {"date", "2026-03-09"},
+                                {"outcome", "accept"}}}}},
+                            Bearer(agent_)),
+              404, "not_found");
+  ExpectError(portal_->Post("/api/v1/agent/requests/nope/decisions",
+                            {{"decisions", {{{"outcome", "refuse"}}}}}, Bearer(agent_)),
+              400, "invalid");
+  ExpectError(Submit("", good), 401, "unauthenticated");
+  EXPECT_EQ(portal_->app().services().store->HeadPosition(), head);
+}
+
+// Capacity is never exceeded, however many requests and decisions race for the last places.
+TEST_F(PlanningTest, ConcurrentRequestsAndDecisionsNeverExceedCapacity) {
+  constexpr int kChildren = 24;
+  std::string automatic = Activity("Centre de loisirs", 5, "automatic");
+  std::string manual = Activity("Cantine", 3, "agent");
+  std::vector<std::string> children;
+  for (int i = 0; i < kChildren; ++i) {
+    children.push_back(Child(family_, "Enfant" + std::to_string(i)));
+    Enrol(family_, children.back(), automatic);
+    Enrol(family_, children.back(), manual);
+  }
+  Json day = "2026-03-10";
+  std::vector<std::string> requests(kChildren);
+  std::atomic<int> waiting{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kChildren; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = Submit(parent_, {{"kind", "reservation"},
+                                {"children", {children[i]}},
+                                {"activities", {automatic, manual}},
+                                {"from", day},
+                                {"to", day}});
+      ASSERT_EQ(r.status, 201) << r.body;
+      Json body = BodyOf(r);
+      requests[i] = body["request_id"];
+      for (const auto& line : body["taken"]) {
+        if (line["activity_id"] == automatic && line["state"] == "waiting_list") ++waiting;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  EXPECT_EQ(waiting.load(), kChildren - 5);
+
+  // Four agents accept every request at once: three succeed, the others find it full.
+  std::atomic<int> accepted{0};
+  std::atomic<int> full{0};
+  for (int agent = 0; agent < 4; ++agent) {
+    threads.emplace_back([&, agent] {
+      for (int i = agent; i < kChildren; i += 4) {
+        auto r = portal_->Post("/api/v1/agent/requests/" + requests[i] + "/decisions",
+                               {{"decisions",
+                                 {{{"child_id", children[i]},
+                                   {"activity_id", manual},
+                                   {"date", day},
+                                   {"outcome", "accept"}}}}},
+                               Bearer(agent_));
+        if (r.status == 200) ++accepted;
+        if (r.status == 409 && BodyOf(r)["error"]["code"] == "full") ++full;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 3);
+  EXPECT_EQ(full.load(), kChildren - 3);
+
+  // The log agrees: fold every booking of the day and count the places held.
+  std::map<std::string, std::map<std::string, schema::BookingState>> states;
+  auto scanned =
+      portal_->app().services().store->ScanAll(1, [&](const schema::EventRecord& record) {
+        if (const auto* e = record.payload_as_BookingChanged()) {
+          states[e->activity_id()->str()][e->child_id()->str()] = e->state();
+        }
+        return true;
+      });
+  ASSERT_TRUE(scanned.has_value());
+  for (const auto& [activity, by_child] : states) {
+    int reserved = 0;
+    for (const auto& [child, state] : by_child) {
+      reserved += state == schema::BookingState::Reserved ? 1 : 0;
+    }
+    EXPECT_EQ(reserved, activity == automatic ? 5 : 3) << activity;
+  }
+}
+
+}  // namespace
+}  // namespace portail::testing
