@@ -37,6 +37,9 @@ constexpr char kMetaCf[] = "meta";
 constexpr char kMetaFormatKey[] = "format_version";
 constexpr char kMetaFormatVersion[] = "1";
 constexpr char kMetaChainHeadKey[] = "chain_head";
+// Per view: "view_format.<name>" -> the projection's format_version() its rows were written with,
+// in decimal. Absent: 1 (stores from before views had versions).
+constexpr char kMetaViewFormatPrefix[] = "view_format.";
 constexpr size_t kMaxCachedStreamHeads = 1 << 20;
 constexpr uint64_t kCatchUpBatch = 10000;
 
@@ -320,6 +323,45 @@ class EventStore::Impl {
     return {};
   }
 
+  std::string ViewFormatKey(const ViewCf& view) const {
+    return kMetaViewFormatPrefix + std::string(view.projection->name());
+  }
+
+  // The format version the view's rows were written with (1 when none was recorded).
+  Result<uint32_t> StoredViewFormat(const ViewCf& view) const {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, ViewFormatKey(view), &value);
+    if (s.IsNotFound()) return uint32_t{1};
+    if (!s.ok()) return std::unexpected(FromRocks(s, "reading a view's format version"));
+    uint32_t version = 0;
+    for (char c : value) {
+      if (c < '0' || c > '9') return Fail(ErrorCode::kCorruption, "bad view format " + value);
+      version = version * 10 + static_cast<uint32_t>(c - '0');
+    }
+    return version;
+  }
+
+  // Records the view's current format version; with `drop_rows`, deletes every row of the view
+  // (checkpoint included) in the same synced batch, so the view is rebuilt from position 1.
+  Status ResetViewFormat(ViewCf& view, bool drop_rows) {
+    rocksdb::WriteBatch batch;
+    if (drop_rows) {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), view.cf));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(view.cf, it->key());
+      if (!it->status().ok()) return std::unexpected(FromRocks(it->status(), "reading a view"));
+      if (batch.Count() > 0) {
+        log::info("view '{}' holds rows of another format, this code writes format {}: rebuilding",
+                  view.projection->name(), view.projection->format_version());
+      }
+    }
+    batch.Put(meta, ViewFormatKey(view), std::to_string(view.projection->format_version()));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db->Write(wo, &batch);
+    if (!s.ok()) return std::unexpected(FromRocks(s, "resetting a view's rows"));
+    return {};
+  }
+
   Status CatchUp(ViewCf& view, uint64_t from, uint64_t to) {
     log::info("bringing view '{}' from position {} to {}", view.projection->name(), from - 1, to);
     rocksdb::WriteBatch batch;
@@ -381,6 +423,14 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
   } else if (impl->options.read_only) {
     return Fail(ErrorCode::kNotFound, "no event store at " + path);
   }
+  if (impl->options.read_only) {
+    // A secondary cannot create column families: a view the writer never had stays absent
+    // (View() is nullptr, Checkpoint() kNotFound) instead of failing the open.
+    std::set<std::string> present(existing.begin(), existing.end());
+    std::erase_if(names, [&present](const std::string& name) {
+      return name.starts_with(kViewPrefix) && !present.contains(name);
+    });
+  }
   // Point lookups (stream heads, command ids, view rows) skip files with a bloom filter; the
   // event log itself is only scanned or read by position.
   rocksdb::BlockBasedTableOptions table;
@@ -436,9 +486,23 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(StoreOptions options) {
     } else if (format != kMetaFormatVersion) {
       return Fail(ErrorCode::kCorruption, "unsupported store format version " + format);
     }
+    std::set<std::string, std::less<>> replaced;
     for (const auto& [name, dir] : impl->options.replace_views) {
       if (auto swapped = impl->ReplaceViewRows(name, dir); !swapped) {
         return std::unexpected(swapped.error());
+      }
+      replaced.insert(name);
+    }
+    // A view whose rows were written in another format is emptied and rebuilt from the log (a
+    // view just replaced by a rebuild holds rows of this code's format).
+    for (auto& view : impl->views) {
+      auto stored = impl->StoredViewFormat(view);
+      if (!stored) return std::unexpected(stored.error());
+      bool rebuilt = replaced.contains(view.projection->name());
+      if (*stored == view.projection->format_version() && !rebuilt) continue;
+      bool drop = *stored != view.projection->format_version() && !rebuilt;
+      if (auto reset = impl->ResetViewFormat(view, drop); !reset) {
+        return std::unexpected(reset.error());
       }
     }
     // A view added since the last run, or rebuilt empty, catches up with the log before use.

@@ -1,6 +1,7 @@
 // A view built from the log: the interface every projection implements, and its storage ports.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ class Projection {
   virtual ~Projection() = default;
   // A stable name; also the column family's name ("view.<name>").
   virtual std::string_view name() const = 0;
+  // The encoding of the view's rows. The store records it per view; when it differs from the one
+  // recorded, the view's rows are dropped at Open and rebuilt from the start of the log. Bump it
+  // whenever Apply() writes rows that older read code could not read (or the reverse).
+  virtual uint32_t format_version() const { return 1; }
   virtual void Apply(const schema::EventRecord& event, ViewWriter& rows) = 0;
 };
 

@@ -41,6 +41,8 @@ struct LinkRow {
 class AccountsView : public events::Projection {
  public:
   std::string_view name() const override { return "accounts"; }
+  // 2: compact binary rows (1 was JSON).
+  uint32_t format_version() const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   static std::optional<AccountRow> Account(const events::ViewReader& rows, std::string_view id);

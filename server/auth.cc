@@ -1,4 +1,5 @@
-// Session lookup through the accounts view; idle time kept in memory.
+// Session lookup through the accounts view, cached per session while the log's head stays put;
+// idle time kept in memory.
 #include "server/auth.h"
 
 #include <algorithm>
@@ -44,38 +45,74 @@ std::string Authenticator::TokenOf(const Request& request, bool* via_cookie) {
   return "";
 }
 
+std::optional<Error> Authenticator::Touch(Known& known, commands::Micros now) {
+  if (now >= known.session.expires_at_us) {
+    return Error(ErrorCode::kUnauthenticated, "your session has expired; please log in again");
+  }
+  if (now - std::max(known.last_seen, known.session.created_at_us) >= idle_timeout_) {
+    return Error(ErrorCode::kUnauthenticated,
+                 "your session expired after a period of inactivity; please log in again");
+  }
+  known.last_seen = now;
+  return std::nullopt;
+}
+
+Result<Caller> Authenticator::Lookup(const std::string& hash, commands::Micros now) {
+  // The head first: rows read after it are at least that recent, so an entry tagged with it is
+  // reused only while nothing at all was appended since (a logout, lock, unsubscription or
+  // password change moves the head before its command is answered).
+  uint64_t head = store_->HeadPosition();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = known_.find(hash);
+    if (it != known_.end() && it->second.read && it->second.head == head) {
+      if (auto error = Touch(it->second, now)) {
+        known_.erase(it);
+        return std::unexpected(std::move(*error));
+      }
+      return it->second.caller;
+    }
+  }
+  const events::ViewReader* rows = store_->View("accounts");
+  auto session = projections::AccountsView::Session(*rows, hash);
+  if (!session) {
+    Forget(hash);
+    return Fail(ErrorCode::kUnauthenticated, "your session has ended; please log in");
+  }
+  auto account = projections::AccountsView::Account(*rows, session->account_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (known_.size() > kMaxTrackedSessions) {
+    // Abandoned sessions: anything idle past the timeout is expired anyway.
+    std::erase_if(known_,
+                  [&](const auto& entry) { return now - entry.second.last_seen >= idle_timeout_; });
+  }
+  auto [it, inserted] = known_.try_emplace(hash);
+  Known& known = it->second;
+  if (inserted) known.last_seen = session->created_at_us;
+  known.session = std::move(*session);
+  if (auto error = Touch(known, now)) {
+    known_.erase(it);
+    return std::unexpected(std::move(*error));
+  }
+  if (!account) {
+    known.read = false;
+    return Fail(ErrorCode::kUnauthenticated, "please log in");
+  }
+  account->password_hash.clear();  // never needed past the login, so never kept
+  known.caller = Caller{std::move(*account), hash, false};
+  known.head = head;
+  known.read = true;
+  return known.caller;
+}
+
 Result<Caller> Authenticator::Authenticate(const Request& request) {
   bool via_cookie = false;
   std::string token = TokenOf(request, &via_cookie);
   if (token.empty() || token.size() > 128) {
     return Fail(ErrorCode::kUnauthenticated, "please log in");
   }
-  std::string hash = HashHex(token);
-  const events::ViewReader* rows = store_->View("accounts");
-  auto session = projections::AccountsView::Session(*rows, hash);
-  if (!session) return Fail(ErrorCode::kUnauthenticated, "your session has ended; please log in");
-  commands::Micros now = clock_->Now();
-  if (now >= session->expires_at_us) {
-    Forget(hash);
-    return Fail(ErrorCode::kUnauthenticated, "your session has expired; please log in again");
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (last_seen_.size() > kMaxTrackedSessions) {
-      // Abandoned sessions: anything idle past the timeout is expired anyway.
-      std::erase_if(last_seen_,
-                    [&](const auto& entry) { return now - entry.second >= idle_timeout_; });
-    }
-    auto [it, inserted] = last_seen_.try_emplace(hash, session->created_at_us);
-    if (now - std::max(it->second, session->created_at_us) >= idle_timeout_) {
-      last_seen_.erase(it);
-      return Fail(ErrorCode::kUnauthenticated,
-                  "your session expired after a period of inactivity; please log in again");
-    }
-    it->second = now;
-  }
-  auto account = projections::AccountsView::Account(*rows, session->account_id);
-  if (!account) return Fail(ErrorCode::kUnauthenticated, "please log in");
+  auto caller = Lookup(HashHex(token), clock_->Now());
+  if (!caller) return caller;
   bool write = request.method != "GET" && request.method != "HEAD";
   if (via_cookie && write) {
     if (!request.Header("x-requested-with")) {
@@ -86,12 +123,13 @@ Result<Caller> Authenticator::Authenticate(const Request& request) {
       return Fail(ErrorCode::kForbidden, "requests from another site are refused");
     }
   }
-  return Caller{std::move(*account), std::move(hash), via_cookie};
+  caller->via_cookie = via_cookie;
+  return caller;
 }
 
 void Authenticator::Forget(const std::string& session_hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  last_seen_.erase(session_hash);
+  known_.erase(session_hash);
 }
 
 }  // namespace portail::server

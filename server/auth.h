@@ -1,5 +1,6 @@
 // Who is calling: the session behind a cookie or a Bearer token, with its idle and absolute
-// expiry, and the CSRF rule for cookie-authenticated writes.
+// expiry, and the CSRF rule for cookie-authenticated writes. Callers are cached per session and
+// reused only while the log's head has not moved, so a cached caller is never stale.
 #pragma once
 
 #include <mutex>
@@ -16,7 +17,7 @@ namespace portail::server {
 inline constexpr std::string_view kSessionCookie = "portail_session";
 
 struct Caller {
-  projections::AccountRow account;
+  projections::AccountRow account;  // without its password hash
   std::string session_hash;
   bool via_cookie = false;
 
@@ -40,16 +41,32 @@ class Authenticator {
   // The session token of a request (Bearer first, then the cookie); empty if none.
   static std::string TokenOf(const Request& request, bool* via_cookie = nullptr);
 
-  // Drops the idle-time record of a session that ended.
+  // Drops what is kept in memory of a session that ended.
   void Forget(const std::string& session_hash);
 
  private:
+  // What is known of one session: its last use (for the idle timeout) and, read from the
+  // accounts view when the log's head was `head`, its row and its caller.
+  struct Known {
+    commands::Micros last_seen = 0;
+    uint64_t head = 0;
+    bool read = false;  // `session` and `caller` hold what the view had at `head`
+    projections::SessionRow session;
+    Caller caller;
+  };
+
+  // The caller of a live session `hash` at `now` (expiry and idle time checked, last use
+  // recorded), from the cache while the head is still `head`, else from the view.
+  Result<Caller> Lookup(const std::string& hash, commands::Micros now);
+  // Checks the expiry and idle time of `known` at `now` and records the use; nullopt if live.
+  std::optional<Error> Touch(Known& known, commands::Micros now);
+
   const events::EventStore* store_;
   const commands::Clock* clock_;
   commands::Micros idle_timeout_;
   std::string public_origin_;
   std::mutex mu_;
-  std::unordered_map<std::string, commands::Micros> last_seen_;  // guarded by mu_
+  std::unordered_map<std::string, Known> known_;  // by session hash; guarded by mu_
 };
 
 }  // namespace portail::server

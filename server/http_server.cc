@@ -1,5 +1,6 @@
-// The Beast HTTP/1.1 server: one coroutine per connection, errors as values (redirect_error),
-// a deadline on every read and write, body and header limits.
+// The Beast HTTP/1.1 server: one io_context per I/O thread (a connection lives on one thread, so
+// its handlers need no strand and no lock), one coroutine per connection, errors as values
+// (redirect_error), a deadline on every read and write, body and header limits.
 #include "server/http_server.h"
 
 #include <atomic>
@@ -8,11 +9,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -28,7 +30,16 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-Request ToRequest(const http::request<http::string_body>& in, const std::string& remote) {
+// Every connection's I/O runs on the executor of its own thread's io_context: no type erasure
+// (any_io_executor) and no strand on the per-request path.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;
+template <class T = void>
+using Awaitable = net::awaitable<T, Executor>;
+constexpr net::use_awaitable_t<Executor> kAwait;
+
+Request ToRequest(http::request<http::string_body>& in, const std::string& remote) {
   Request out;
   out.method = std::string(in.method_string());
   out.target = std::string(in.target());
@@ -48,22 +59,66 @@ Request ToRequest(const http::request<http::string_body>& in, const std::string&
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.headers.emplace_back(std::move(name), std::string(field.value()));
   }
-  out.body = in.body();
+  out.body = std::move(in.body());
   out.remote_address = remote;
   return out;
 }
 
-// Hands `request` to `handler` and resumes the coroutine, on its own executor, with the response
-// the handler gives (from any thread, now or later).
+// Where a handler's answer meets the connection waiting for it. A handler that answers at once
+// (every query) leaves its response here and the coroutine takes it without suspending; one that
+// answers later (from the command bus's threads) resumes the coroutine on its own executor.
+class ReplySlot {
+ public:
+  // Called by the handler's Reply, exactly once per request, from any thread.
+  void Put(Response response) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (waiter_) {
+      auto waiter = std::move(waiter_);
+      waiter_ = nullptr;
+      lock.unlock();
+      waiter(std::move(response));
+      return;
+    }
+    response_ = std::move(response);
+  }
+
+  // The response if it is already there.
+  std::optional<Response> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<Response> out = std::move(response_);
+    response_.reset();
+    return out;
+  }
+
+  // Calls `waiter` with the response: now if it is there, else when Put() comes.
+  void Wait(std::function<void(Response)> waiter) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (response_) {
+      Response response = std::move(*response_);
+      response_.reset();
+      lock.unlock();
+      waiter(std::move(response));
+      return;
+    }
+    waiter_ = std::move(waiter);
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<Response> response_;      // guarded by mu_
+  std::function<void(Response)> waiter_;  // guarded by mu_
+};
+
+// Resumes the coroutine, on its own executor, with the response `slot` receives.
 template <class Token>
-auto AsyncHandle(const Handler& handler, Request& request, Token&& token) {
+auto AsyncWaitReply(std::shared_ptr<ReplySlot> slot, Token&& token) {
   return net::async_initiate<Token, void(Response)>(
-      [&handler, &request](auto completion) {
+      [slot](auto completion) {
         using Completion = decltype(completion);
         auto shared = std::make_shared<Completion>(std::move(completion));
         auto executor = net::get_associated_executor(*shared);
         auto work = std::make_shared<net::executor_work_guard<decltype(executor)>>(executor);
-        handler(request, [shared, executor, work](Response response) mutable {
+        slot->Wait([shared, executor, work](Response response) mutable {
           net::post(executor, [shared, work, response = std::move(response)]() mutable {
             (*shared)(std::move(response));
           });
@@ -72,39 +127,74 @@ auto AsyncHandle(const Handler& handler, Request& request, Token&& token) {
       token);
 }
 
+// Appends the status line and headers of `response` (Content-Length included) to `out`, then
+// its body. Header lines holding CR or LF are dropped (never let a value split the header).
+void Serialize(const Response& response, unsigned version, bool keep_alive, std::string* out) {
+  auto clean = [](std::string_view text) { return text.find_first_of("\r\n") == text.npos; };
+  auto header = [out](std::string_view name, std::string_view value) {
+    out->append(name).append(": ").append(value).append("\r\n");
+  };
+  out->append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  out->append(std::to_string(response.status)).push_back(' ');
+  auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  out->append(reason.data(), reason.size());
+  out->append("\r\n");
+  if (!response.content_type.empty() && clean(response.content_type)) {
+    header("Content-Type", response.content_type);
+  }
+  header("Cache-Control", "no-store");
+  header("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : response.headers) {
+    if (clean(name) && clean(value)) header(name, value);
+  }
+  if (version == 10 && keep_alive) header("Connection", "keep-alive");
+  if (version != 10 && !keep_alive) header("Connection", "close");
+  // As Beast's prepare_payload: no body and no length for 1xx, 204 and 304.
+  bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  if (!bodiless) header("Content-Length", std::to_string(response.body.size()));
+  out->append("\r\n");
+  if (!bodiless) out->append(response.body);
+}
+
 }  // namespace
 
 class HttpServer::Impl {
  public:
   Impl(HttpOptions options, const Router* router, HttpMetrics* metrics)
-      : options_(std::move(options)), router_(router), metrics_(metrics), acceptor_(ioc_) {}
+      : options_(std::move(options)), router_(router), metrics_(metrics) {
+    int threads =
+        options_.threads > 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (int i = 0; i < threads; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+    acceptor_.emplace(contexts_.front()->get_executor());
+  }
 
   Result<uint16_t> Start() {
     beast::error_code ec;
     auto address = net::ip::make_address(options_.host, ec);
     if (ec) return Fail(ErrorCode::kInvalid, "bad listen address " + options_.host);
     tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return Fail(ErrorCode::kUnavailable, "cannot listen on " + options_.host + ":" +
                                                std::to_string(options_.port) + ": " + ec.message());
     }
-    uint16_t port = acceptor_.local_endpoint().port();
-    net::co_spawn(ioc_, Accept(), net::detached);
-    int threads =
-        options_.threads > 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
-    log::info("listening on {}:{} with {} threads", options_.host, port, threads);
+    uint16_t port = acceptor_->local_endpoint().port();
+    net::co_spawn(contexts_.front()->get_executor(), Accept(), net::detached);
+    for (auto& context : contexts_) {
+      guards_.push_back(std::make_unique<Guard>(context->get_executor()));
+      threads_.emplace_back([io = context.get()] { io->run(); });
+    }
+    log::info("listening on {}:{} with {} threads", options_.host, port, threads_.size());
     return port;
   }
 
   void StopAccepting() {
-    net::post(ioc_, [this] {
+    net::post(contexts_.front()->get_executor(), [this] {
       beast::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
     });
   }
 
@@ -117,7 +207,8 @@ class HttpServer::Impl {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (in_flight_.load() > 0) log::warn("stopping with {} requests unanswered", in_flight_.load());
-    ioc_.stop();
+    guards_.clear();
+    for (auto& context : contexts_) context->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
@@ -125,35 +216,41 @@ class HttpServer::Impl {
   size_t InFlight() const { return in_flight_.load(); }
 
  private:
-  net::awaitable<void> Accept() {
+  using Guard = net::executor_work_guard<Executor>;
+
+  // Accepts on the first thread and hands each connection to the next thread in turn.
+  Awaitable<> Accept() {
+    size_t next = 0;
     for (;;) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor_.async_accept(
-          net::make_strand(ioc_), net::redirect_error(net::use_awaitable, ec));
+      net::io_context& target = *contexts_[next];
+      next = (next + 1) % contexts_.size();
+      Socket socket(target.get_executor());
+      co_await acceptor_->async_accept(socket, net::redirect_error(kAwait, ec));
       if (ec) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+        if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
         log::warn("accept failed: {}", ec.message());
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto executor = socket.get_executor();
-      net::co_spawn(executor, Session(beast::tcp_stream(std::move(socket))), net::detached);
+      net::co_spawn(target.get_executor(), Session(Stream(std::move(socket))), net::detached);
     }
   }
 
-  net::awaitable<void> Session(beast::tcp_stream stream) {
+  Awaitable<> Session(Stream stream) {
     beast::error_code ec;
     std::string remote;
     auto endpoint = stream.socket().remote_endpoint(ec);
     if (!ec) remote = endpoint.address().to_string();
     beast::flat_buffer buffer;
+    auto slot = std::make_shared<ReplySlot>();
+    std::string out;  // the serialised response; its capacity is reused
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(options_.header_limit));
       parser.body_limit(options_.body_limit);
       stream.expires_after(options_.read_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                net::redirect_error(net::use_awaitable, ec));
+      co_await http::async_read(stream, buffer, parser, net::redirect_error(kAwait, ec));
       if (ec == http::error::end_of_stream) break;
       if (ec) {
         std::optional<Error> error;
@@ -174,13 +271,13 @@ class HttpServer::Impl {
           Response response = ErrorResponse(*error);
           metrics_->Observe(metrics_->unmatched_index(), response.status, 0);
           log::info("- - {} 0us (rejected before routing)", response.status);
-          co_await Write(stream, std::move(response), 11, false);
+          co_await Write(stream, response, 11, false, out);
         }
         break;
       }
 
       auto start = std::chrono::steady_clock::now();
-      const auto& message = parser.get();
+      auto& message = parser.get();
       bool keep_alive = message.keep_alive() && !stopping_.load();
       unsigned version = message.version();
       Request request = ToRequest(message, remote);
@@ -200,9 +297,15 @@ class HttpServer::Impl {
         }
       } else {
         try {
-          response = co_await AsyncHandle(*match.handler, request, net::use_awaitable);
+          (*match.handler)(request, [slot](Response r) { slot->Put(std::move(r)); });
+          if (auto ready = slot->Take()) {
+            response = std::move(*ready);
+          } else {
+            response = co_await AsyncWaitReply(slot, kAwait);
+          }
         } catch (const std::exception& e) {
           log::error("handler for {} {} threw: {}", request.method, request.route, e.what());
+          slot = std::make_shared<ReplySlot>();  // a late answer to this request goes nowhere
           response = ErrorResponse(ErrorCode::kInternal, "an internal error occurred");
         }
       }
@@ -212,34 +315,30 @@ class HttpServer::Impl {
       log::info("{} {} {} {}us", request.method, request.route.empty() ? "-" : request.route,
                 response.status, static_cast<int64_t>(seconds * 1e6));
       keep_alive = keep_alive && !stopping_.load();
-      bool written = co_await Write(stream, std::move(response), version, keep_alive);
+      bool written = co_await Write(stream, response, version, keep_alive, out);
       in_flight_.fetch_sub(1);
       if (!written || !keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  net::awaitable<bool> Write(beast::tcp_stream& stream, Response response, unsigned version,
-                             bool keep_alive) {
-    http::response<http::string_body> out{static_cast<http::status>(response.status), version};
-    if (!response.content_type.empty()) out.set(http::field::content_type, response.content_type);
-    out.set(http::field::cache_control, "no-store");
-    out.set("X-Content-Type-Options", "nosniff");
-    for (auto& [name, value] : response.headers) out.insert(name, value);
-    out.body() = std::move(response.body);
-    out.keep_alive(keep_alive);
-    out.prepare_payload();
+  // Writes `response` in one piece (serialised into `out`); false when the write failed.
+  Awaitable<bool> Write(Stream& stream, const Response& response, unsigned version, bool keep_alive,
+                        std::string& out) {
+    out.clear();
+    Serialize(response, version, keep_alive, &out);
     beast::error_code ec;
     stream.expires_after(options_.read_timeout);
-    co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+    co_await net::async_write(stream, net::buffer(out), net::redirect_error(kAwait, ec));
     co_return !ec;
   }
 
   HttpOptions options_;
   const Router* router_;
   HttpMetrics* metrics_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;  // one per I/O thread
+  std::vector<std::unique_ptr<Guard>> guards_;              // keep each run() going until Stop
+  std::optional<net::basic_socket_acceptor<tcp, Executor>> acceptor_;  // on contexts_[0]
   std::vector<std::thread> threads_;
   std::atomic<size_t> in_flight_{0};
   std::atomic<bool> stopping_{false};

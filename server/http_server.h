@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: accepts connections on one io_context run by N threads and hands each
-// parsed request to the router. Beast and Asio stay inside http_server.cc.
+// The HTTP/1.1 server: N I/O threads, each running its own io_context; connections are accepted
+// on the first and spread over all of them in turn, and each parsed request is handed to the
+// router. Beast and Asio stay inside http_server.cc.
 #pragma once
 
 #include <chrono>
@@ -15,8 +16,8 @@ namespace portail::server {
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;  // 0: an ephemeral port (see Start())
-  int threads = 0;       // 0: one per core
+  uint16_t port = 8080;         // 0: an ephemeral port (see Start())
+  int threads = 0;              // 0: one per core
   size_t body_limit = 2 << 20;  // a photo's 2 MiB; JSON bodies have their own 64 KiB limit
   size_t header_limit = 16 << 10;
   // Time allowed to receive a whole request (headers and body), and to wait for the next

@@ -1,4 +1,5 @@
-// The planning as families and agents read it: GET /api/v1/families/{family_id}/planning.
+// The planning as families and agents read it: GET
+// /api/v1/families/{family_id}/planning.
 #pragma once
 
 #include "server/app.h"
@@ -8,16 +9,16 @@
 namespace portail::server {
 
 class PlanningQuery {
- public:
+public:
   // `services` and `auth` must outlive this object.
-  PlanningQuery(const Services& services, Authenticator* auth)
+  PlanningQuery(const Services &services, Authenticator *auth)
       : services_(services), auth_(auth) {}
 
-  void Add(Router& router);
+  void Add(Router &router);
 
- private:
+private:
   Services services_;
-  Authenticator* auth_;
+  Authenticator *auth_;
 };
 
-}  // namespace portail::server
+} // namespace portail::server

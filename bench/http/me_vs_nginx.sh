@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GET /api/v1/me on portail beside nginx serving the same bytes as a static file, then /me while a
-# background loop logs in ~20 times a second (the accounts issue's HTTP benchmarks).
+# GET /api/v1/me (and GET /healthz, the server's ceiling) on portail beside nginx serving the same
+# bytes as a static file, then /me while a background loop logs in ~20 times a second (the
+# accounts issue's HTTP benchmarks).
 #
 # Usage (as root, after scripts/setup.sh --bench): bench/http/me_vs_nginx.sh
 # Knobs (environment): DURATION=10 (s per wrk run) ROUNDS=2 CONNECTIONS=64 WRK_THREADS=2
@@ -116,6 +117,7 @@ token="$(login "${parent[@]}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
 [[ -n "${token}" ]] || { echo "login failed" >&2; cat "${tmp}/portail.out" >&2; exit 1; }
 auth="Authorization: Bearer ${token}"
 me_url="http://127.0.0.1:${portail_port}/api/v1/me"
+healthz_url="http://127.0.0.1:${portail_port}/healthz"  # the ceiling: Beast, router, metrics, no auth
 mkdir -p "${tmp}/www/api/v1"
 curl -sf --max-time 10 -H "${auth}" -o "${tmp}/www/api/v1/me" "${me_url}"
 chmod -R a+rX "${tmp}/www"
@@ -179,7 +181,7 @@ nginx_pids_now() { mapfile -t nginx_pids < <(echo "${nginx_pid}"; pgrep -P "${ng
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), kernel $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== portail $(git -C "${root}" describe --always --dirty 2>/dev/null || echo '?') (${bin}, --threads ${server_threads} --hash-threads ${hash_threads}); $(nginx -v 2>&1 | sed 's/.*: //') worker_processes ${nginx_workers}; $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-echo "== /me body: $(wc -c <"${tmp}/www/api/v1/me") bytes; response header+body: portail $(sizes "${me_url}"), nginx $(sizes "${nginx_url}")"
+echo "== /me body: $(wc -c <"${tmp}/www/api/v1/me") bytes; response header+body: portail $(sizes "${me_url}"), nginx $(sizes "${nginx_url}"); portail /healthz $(sizes "${healthz_url}")"
 echo "== wrk -t${wrk_threads} -c${conns} -d${duration}s --latency, same Authorization header to both; wrk and the servers share the $(nproc) cores (nothing pinned)"
 
 # ---------------------------------------------------------------------------------------------
@@ -235,12 +237,14 @@ echo "== warm-up (2 s each, not recorded)"
 nginx_pids_now
 run_wrk warmup-nginx "${nginx_url}" 2 "${nginx_pids[@]}"
 run_wrk warmup-portail "${me_url}" 2 "${portail_pid}"
-echo "== GET /api/v1/me: nginx (static file) and portail, alternating"
+echo "== nginx (static file), portail GET /api/v1/me and portail GET /healthz (no auth), alternating"
 results=()
 for ((r = 1; r <= rounds; r++)); do
   run_wrk nginx "${nginx_url}" "${duration}" "${nginx_pids[@]}"
   show "${result}"; check "${result}"; results+=("${r} ${result}")
   run_wrk portail "${me_url}" "${duration}" "${portail_pid}"
+  show "${result}"; check "${result}"; results+=("${r} ${result}")
+  run_wrk healthz "${healthz_url}" "${duration}" "${portail_pid}"
   show "${result}"; check "${result}"; results+=("${r} ${result}")
 done
 
@@ -359,8 +363,10 @@ printf '%s\n' "${results[@]}" | awk '
   { rps[$2] += $3; p50[$2] += $4; p99[$2] += $5; n[$2]++; per[$1, $2] = $3 }
   END {
     for (s in n) printf "| mean | %s | %.0f | %.3f | %.3f | | |\n", s, rps[s] / n[s], p50[s] / n[s] / 1000, p99[s] / n[s] / 1000
-    printf "\nportail / nginx req/s: %.2f (mean)", (rps["portail"] / n["portail"]) / (rps["nginx"] / n["nginx"])
+    printf "\nportail /me / nginx req/s: %.2f (mean)", (rps["portail"] / n["portail"]) / (rps["nginx"] / n["nginx"])
     for (r = 1; (r, "nginx") in per; r++) printf ", round %d: %.2f", r, per[r, "portail"] / per[r, "nginx"]
+    printf "\nportail /healthz / nginx req/s: %.2f (mean)", (rps["healthz"] / n["healthz"]) / (rps["nginx"] / n["nginx"])
+    for (r = 1; (r, "nginx") in per; r++) printf ", round %d: %.2f", r, per[r, "healthz"] / per[r, "nginx"]
     printf "\n"
   }'
 echo

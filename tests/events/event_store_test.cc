@@ -629,6 +629,64 @@ TEST_F(EventStoreTest, ProjectionAddedAfterEventsWereAppendedCatchesUpOnReopen) 
   EXPECT_TRUE(report->ok()) << report->problem;
 }
 
+// A view whose row encoding is its format version: event at position p -> row "v<version>/<p>".
+class VersionedView : public Projection {
+ public:
+  explicit VersionedView(uint32_t version) : version_(version) {}
+  std::string_view name() const override { return "versioned"; }
+  uint32_t format_version() const override { return version_; }
+  void Apply(const schema::EventRecord& event, ViewWriter& rows) override {
+    ++applied;
+    rows.Put("v" + std::to_string(version_) + "/" + std::to_string(event.position()), "x");
+  }
+  static std::vector<std::string> Keys(const ViewReader& rows) {
+    std::vector<std::string> keys;
+    rows.Scan("", [&](std::string_view key, std::string_view) {
+      keys.emplace_back(key);
+      return true;
+    });
+    return keys;
+  }
+  int applied = 0;
+
+ private:
+  uint32_t version_;
+};
+
+TEST_F(EventStoreTest, AViewWhoseFormatVersionChangedIsRebuiltFromTheStartOnOpen) {
+  {
+    VersionedView v1(1);
+    auto store = Open({&v1});
+    AppendFive(*store);
+    EXPECT_THAT(VersionedView::Keys(*store->View("versioned")),
+                ElementsAre("v1/1", "v1/2", "v1/3", "v1/4", "v1/5"));
+  }
+  {
+    VersionedView same(1);
+    auto store = Open({&same});
+    EXPECT_EQ(same.applied, 0);  // same format: nothing to redo
+  }
+  VersionedView v2(2);
+  auto store = Open({&v2});
+  EXPECT_EQ(v2.applied, 5);
+  // The old rows are gone, every event is applied once more by the new code.
+  EXPECT_THAT(VersionedView::Keys(*store->View("versioned")),
+              ElementsAre("v2/1", "v2/2", "v2/3", "v2/4", "v2/5"));
+  EXPECT_EQ(store->Checkpoint("versioned").value(), 5u);
+  MustAppend(*store, OneStream("s-a", ExpectedVersion::Any(), {"note-6"}));
+  EXPECT_EQ(VersionedView::Keys(*store->View("versioned")).back(), "v2/6");
+  auto report = store->Verify();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->problem;
+  store.reset();
+
+  // The new version was recorded: reopening with it redoes nothing.
+  VersionedView again(2);
+  auto reopened = Open({&again});
+  EXPECT_EQ(again.applied, 0);
+  EXPECT_EQ(VersionedView::Keys(*reopened->View("versioned")).size(), 6u);
+}
+
 TEST_F(EventStoreTest, ReadOnlyStoreSeesThePrimarysEventsAfterRefreshAndRefusesAppends) {
   projections::EventCounts counts;
   auto primary = Open({&counts});

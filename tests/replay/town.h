@@ -1,16 +1,20 @@
-// A small town's log for the replay tests: accounts, sessions, families, subscriptions and mails.
+// A small town's log for the replay tests: accounts, sessions, families, subscriptions and mails,
+// and one family's file (dossier) written through the real deciders and command bus.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "commands/accounts.h"
+#include "commands/command_bus.h"
+#include "commands/dossier.h"
 #include "events/event_store.h"
-#include "projections/accounts_view.h"
-#include "projections/event_counts.h"
-#include "projections/families_view.h"
-#include "projections/outbox_view.h"
+#include "projections/registry.h"
 
 namespace portail::testing {
 
@@ -21,14 +25,25 @@ schema::PayloadUnion Payload(T event) {
   return payload;
 }
 
-// The four projections the server registers (server/app.cc), under their view names.
+// The projections the server registers (projections/registry.h), under their view names.
 struct ServerViews {
-  projections::EventCounts event_counts;
-  projections::AccountsView accounts;
-  projections::FamiliesView families;
-  projections::OutboxView outbox;
+  ServerViews() {
+    for (const auto& name : projections::ViewNames()) owned.push_back(projections::MakeView(name));
+  }
+  std::vector<events::Projection*> All() {
+    std::vector<events::Projection*> all;
+    for (auto& view : owned) all.push_back(view.get());
+    return all;
+  }
+  // The view named `name`, which must be one of projections::ViewNames().
+  events::Projection& Get(std::string_view name) {
+    for (auto& view : owned) {
+      if (view->name() == name) return *view;
+    }
+    throw std::invalid_argument("no view " + std::string(name));
+  }
 
-  std::vector<events::Projection*> All() { return {&event_counts, &accounts, &families, &outbox}; }
+  std::vector<std::unique_ptr<events::Projection>> owned;
 };
 
 // January 1st, 2025, 09:00 UTC.
@@ -133,6 +148,127 @@ inline bool PopulateTown(events::EventStore& store, int families, int accounts) 
     }
   }
   return true;
+}
+
+// The Dupont family's file (PopulateDossier): ids and the times of its steps.
+inline constexpr char kDossierFamily[] = "dupont";
+inline constexpr char kGuardian[] = "g-alice";
+inline constexpr char kChildLeo[] = "c-leo";
+inline constexpr char kChildMia[] = "c-mia";
+inline constexpr char kAdultGrandma[] = "a-jeanne";
+inline constexpr char kHealthChange[] = "chg-health";  // Léo's allergies, approved
+inline constexpr char kSchoolChange[] = "chg-school";  // Mia's school, rejected
+inline constexpr char kAdultChange[] = "chg-adult";    // Jeanne, to pick Léo up, approved
+inline constexpr char kLeoAllergiesBefore[] = "arachides";
+inline constexpr char kLeoAllergiesAfter[] = "arachides, kiwi";
+inline constexpr char kIban[] = "FR7630006000011234567890189";
+// Day 60 of the town (2025-03-02), 09:00 UTC: the family, its guardian and children.
+inline constexpr int64_t kDossierStartUs = kTownStartUs + 60 * kDayUs;
+// Day 61: the family proposes Léo's new allergies and Mia's school.
+inline constexpr int64_t kHealthProposedUs = kDossierStartUs + kDayUs;
+// Day 62: an agent approves the allergies and rejects the school.
+inline constexpr int64_t kHealthApprovedUs = kDossierStartUs + 2 * kDayUs;
+// Day 63: the family proposes a grandmother as authorised adult for Léo; approved an hour later.
+inline constexpr int64_t kAdultProposedUs = kDossierStartUs + 3 * kDayUs;
+
+// Writes the Dupont family's file through the real deciders and command bus (a manual clock
+// at the times above): the family registered, a guardian with an address and bank details, two
+// children (Léo with health values), then the changes above. 20 events. Returns false when a
+// command fails.
+inline bool PopulateDossier(events::EventStore& store) {
+  commands::AggregateRegistry registry;
+  commands::RegisterAccountAggregates(registry);
+  commands::RegisterDossierAggregates(registry);
+  commands::ManualClock clock(kDossierStartUs);
+  commands::CommandBus bus(&store, &registry, &clock);
+  bool ok = true;
+  auto run = [&](std::unique_ptr<commands::Command> command, std::string actor) {
+    command->actor = std::move(actor);
+    auto done = bus.Execute(std::move(command));
+    ok = ok && done.has_value();
+  };
+  auto agent = [](auto command) {
+    command->family_id = kDossierFamily;
+    command->by_name = "Agent Martin";
+    return command;
+  };
+  auto family = [](auto command) {
+    command->family_id = kDossierFamily;
+    command->by_name = "Alice Dupont";
+    return command;
+  };
+
+  auto registered = std::make_unique<commands::RegisterFamily>();
+  registered->family_id = kDossierFamily;
+  registered->name = "Famille Dupont";
+  registered->code_hash = "code-dupont";
+  run(std::move(registered), "agent-1");
+
+  auto guardian = agent(std::make_unique<commands::AddMember>());
+  guardian->member_id = kGuardian;
+  guardian->kind = schema::dossier::Kind::kGuardian;
+  guardian->sections["basic"] = {{"first_name", "Alice"}, {"last_name", "Dupont"}};
+  guardian->sections["address"] = {{"city", "Paris"}, {"postal_code", "75011"}};
+  guardian->sections["bank"] = {{"account_holder", "Alice Dupont"}, {"iban", kIban}};
+  run(std::move(guardian), "agent-1");
+
+  auto leo = agent(std::make_unique<commands::AddMember>());
+  leo->member_id = kChildLeo;
+  leo->kind = schema::dossier::Kind::kChild;
+  leo->sections["general"] = {{"first_name", "Léo"}, {"last_name", "Dupont"}};
+  leo->sections["health"] = {{"allergies", kLeoAllergiesBefore}, {"pai", "true"}};
+  run(std::move(leo), "agent-1");
+
+  auto mia = agent(std::make_unique<commands::AddMember>());
+  mia->member_id = kChildMia;
+  mia->kind = schema::dossier::Kind::kChild;
+  mia->sections["general"] = {{"first_name", "Mia"}, {"last_name", "Dupont"}};
+  run(std::move(mia), "agent-1");
+
+  clock.Set(kHealthProposedUs);
+  auto health = family(std::make_unique<commands::ProposeChange>());
+  health->change_id = kHealthChange;
+  health->member_id = kChildLeo;
+  health->sections["health"] = {{"allergies", kLeoAllergiesAfter}};
+  run(std::move(health), "account-a0");
+
+  auto school = family(std::make_unique<commands::ProposeChange>());
+  school->change_id = kSchoolChange;
+  school->member_id = kChildMia;
+  school->sections["general"] = {{"school", "École Voltaire"}};
+  run(std::move(school), "account-a0");
+
+  clock.Set(kHealthApprovedUs);
+  auto approve = agent(std::make_unique<commands::DecideChange>());
+  approve->change_id = kHealthChange;
+  run(std::move(approve), "agent-1");
+
+  auto reject = agent(std::make_unique<commands::DecideChange>());
+  reject->change_id = kSchoolChange;
+  reject->approve = false;
+  reject->reason = "Mia n'est pas inscrite dans cette école";
+  run(std::move(reject), "agent-1");
+
+  clock.Set(kAdultProposedUs);
+  auto adult = family(std::make_unique<commands::ProposeChange>());
+  adult->change_id = kAdultChange;
+  adult->kind = schema::ChangeKind::AddMember;
+  adult->member_id = kAdultGrandma;
+  adult->member_kind = schema::dossier::Kind::kAuthorisedAdult;
+  adult->child_id = kChildLeo;
+  adult->sections["contact"] = {{"first_name", "Jeanne"},
+                                {"last_name", "Dupont"},
+                                {"link", "grand-mère"},
+                                {"mobile_phone", "0612345678"}};
+  run(std::move(adult), "account-a0");
+
+  clock.Set(kAdultProposedUs + kDayUs / 24);
+  auto accept = agent(std::make_unique<commands::DecideChange>());
+  accept->change_id = kAdultChange;
+  run(std::move(accept), "agent-1");
+
+  bus.Stop();
+  return ok;
 }
 
 }  // namespace portail::testing

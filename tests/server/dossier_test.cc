@@ -471,8 +471,8 @@ TEST(DemoTown, TheParentSeesItsFamilyFileAndTheAgentItsFamilies) {
   Json members = BodyOf(dossier)["members"];
   std::map<std::string, int> kinds;
   for (const auto& m : members) kinds[m["kind"]]++;
-  EXPECT_EQ(kinds, (std::map<std::string, int>{{"authorised_adult", 1}, {"child", 3},
-                                               {"guardian", 2}}));
+  EXPECT_EQ(kinds,
+            (std::map<std::string, int>{{"authorised_adult", 1}, {"child", 3}, {"guardian", 2}}));
   // Seeding again (a restart) keeps the same town.
   auto again = server::SeedDemoTown(portal.app(), portal.data_dir());
   ASSERT_TRUE(again.has_value());

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "events/event_store.h"
 #include "server/app.h"
@@ -165,6 +168,39 @@ TEST_F(ServerTest, KeptAliveConnectionServesSeveralRequests) {
       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_EQ(client.ReadResponse().status, 200);
   EXPECT_EQ(client.ReadResponse().status, 404);
+}
+
+TEST_F(ServerTest, ConnectionCloseIsAnsweredWithConnectionCloseAndTheConnectionEnds) {
+  HttpClient client(port_);
+  ASSERT_TRUE(client.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto response = client.ReadResponse();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["connection"], "close");
+  EXPECT_EQ(response.headers["content-length"], std::to_string(response.body.size()));
+  EXPECT_TRUE(client.ClosedByServer());
+}
+
+TEST_F(ServerTest, Http10RequestIsAnsweredInHttp10AndTheConnectionEnds) {
+  HttpClient client(port_);
+  ASSERT_TRUE(client.SendRaw("GET /healthz HTTP/1.0\r\n\r\n"));
+  auto response = client.ReadResponse();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(Body(response)["status"], "ok");
+  EXPECT_TRUE(client.ClosedByServer());
+}
+
+TEST_F(ServerTest, ConnectionsSpreadOverEveryIoThreadAreAllServed) {
+  // Connections are handed to the I/O threads in turn: several at once land on each of them.
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 6; ++i) clients.push_back(std::make_unique<HttpClient>(port_));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& client : clients) {
+      auto response = client->Get("/healthz");
+      EXPECT_EQ(response.status, 200);
+      EXPECT_EQ(response.headers["cache-control"], "no-store");
+      EXPECT_EQ(response.headers["x-content-type-options"], "nosniff");
+    }
+  }
 }
 
 TEST_F(ServerTest, ShutdownFinishesQueuedCommandsThenClosesTheStoreCleanly) {
