@@ -305,22 +305,6 @@ CheckResult Iban(std::string_view text) {
   return iban;
 }
 
-std::string FormatIban(std::string_view compact) {
-  std::string out;
-  out.reserve(compact.size() + compact.size() / 4);
-  for (std::size_t i = 0; i < compact.size(); ++i) {
-    if (i > 0 && i % 4 == 0) out += ' ';
-    out += compact[i];
-  }
-  return out;
-}
-
-std::string MaskIban(std::string_view compact) {
-  std::string masked(compact);
-  for (std::size_t i = 4; i + 4 < masked.size(); ++i) masked[i] = '*';
-  return FormatIban(masked);
-}
-
 CheckResult Bic(std::string_view text) {
   text = Trim(text);
   std::string bic;

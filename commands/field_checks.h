@@ -34,12 +34,7 @@ using CheckResult = std::expected<std::string, std::string>;
 // upper-case form ("FR7630006000011234567890189").
 [[nodiscard]] CheckResult Iban(std::string_view text);
 
-// A compact IBAN in groups of 4 separated by spaces ("FR76 3000 6000 0112 3456 7890 189").
-[[nodiscard]] std::string FormatIban(std::string_view compact);
-
-// A compact IBAN grouped like FormatIban with every character but the first 4 and the last 4
-// replaced by '*' ("FR76 **** **** **** **** ***1 234").
-[[nodiscard]] std::string MaskIban(std::string_view compact);
+// How an IBAN is shown (grouped, masked): schema::dossier::FormatIban / MaskIban.
 
 // A BIC (SWIFT code), trimmed and upper-cased: 4 bank letters, 2 country letters, 2 letters or
 // digits for the location and an optional 3-character branch; returns 8 or 11 characters.

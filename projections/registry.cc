@@ -6,12 +6,14 @@
 #include "projections/event_counts.h"
 #include "projections/families_view.h"
 #include "projections/outbox_view.h"
+#include "projections/planning_view.h"
+#include "projections/requests_view.h"
 
 namespace portail::projections {
 
 const std::vector<std::string>& ViewNames() {
   static const std::vector<std::string> names = {"event_counts", "accounts", "families", "outbox",
-                                                 "dossier"};
+                                                 "dossier",      "planning", "requests"};
   return names;
 }
 
@@ -21,6 +23,8 @@ std::unique_ptr<events::Projection> MakeView(std::string_view name) {
   if (name == "families") return std::make_unique<FamiliesView>();
   if (name == "outbox") return std::make_unique<OutboxView>();
   if (name == "dossier") return std::make_unique<DossierView>();
+  if (name == "planning") return std::make_unique<PlanningView>();
+  if (name == "requests") return std::make_unique<RequestsView>();
   return nullptr;
 }
 

@@ -180,15 +180,22 @@ inline bool IsSensitiveSection(std::string_view name) {
   return false;
 }
 
-// An IBAN as shown outside the guardian's bank edit view: the country and check digits and the
-// last four characters, the rest as '*', in groups of four ("FR76 **** ... ***1 234").
-inline std::string MaskIban(std::string_view compact) {
+// A compact IBAN in groups of 4 separated by spaces ("FR76 3000 6000 0112 3456 7890 189").
+inline std::string FormatIban(std::string_view compact) {
   std::string out;
   for (size_t i = 0; i < compact.size(); ++i) {
     if (i > 0 && i % 4 == 0) out += ' ';
-    out += (i < 4 || i + 4 >= compact.size()) ? compact[i] : '*';
+    out += compact[i];
   }
   return out;
+}
+
+// An IBAN as shown outside the guardian's bank edit view: the country and check digits and the
+// last four characters, the rest as '*', grouped like FormatIban ("FR76 **** ... ***1 234").
+inline std::string MaskIban(std::string_view compact) {
+  std::string masked(compact);
+  for (size_t i = 4; i + 4 < masked.size(); ++i) masked[i] = '*';
+  return FormatIban(masked);
 }
 
 // Colours given to children in the planning, in order of arrival.

@@ -18,6 +18,7 @@ class AccountRoutes;
 class DossierRoutes;
 class PlanningQuery;
 class PlanningRoutes;
+class RequestRoutes;
 
 struct AppOptions {
   std::string data_dir = "data";
@@ -69,6 +70,7 @@ class App {
   std::unique_ptr<DossierRoutes> dossier_routes_;
   std::unique_ptr<PlanningRoutes> planning_routes_;
   std::unique_ptr<PlanningQuery> planning_query_;
+  std::unique_ptr<RequestRoutes> request_routes_;
   std::unique_ptr<Mailer> mailer_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;

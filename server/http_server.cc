@@ -3,6 +3,7 @@
 // (redirect_error), a deadline on every read and write, body and header limits.
 #include "server/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -244,7 +245,8 @@ class HttpServer::Impl {
     if (!ec) remote = endpoint.address().to_string();
     beast::flat_buffer buffer;
     auto slot = std::make_shared<ReplySlot>();
-    std::string out;  // the serialised response; its capacity is reused
+    std::string out;      // the serialised response; its capacity is reused
+    bool linger = false;  // the client may still be sending a request we refused
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(options_.header_limit));
@@ -272,6 +274,7 @@ class HttpServer::Impl {
           metrics_->Observe(metrics_->unmatched_index(), response.status, 0);
           log::info("- - {} 0us (rejected before routing)", response.status);
           co_await Write(stream, response, 11, false, out);
+          linger = true;
         }
         break;
       }
@@ -320,6 +323,19 @@ class HttpServer::Impl {
       if (!written || !keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (linger) {
+      // Lingering close: drain what the client is still sending (a refused upload) for a
+      // moment, so that closing does not reset the connection before it reads the answer.
+      stream.expires_after(std::chrono::seconds(2));
+      std::array<char, 16384> sink;
+      size_t drained = 0;
+      while (drained < (8u << 20)) {
+        size_t n =
+            co_await stream.async_read_some(net::buffer(sink), net::redirect_error(kAwait, ec));
+        if (ec) break;
+        drained += n;
+      }
+    }
   }
 
   // Writes `response` in one piece (serialised into `out`); false when the write failed.

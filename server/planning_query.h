@@ -1,6 +1,9 @@
-// The planning as families and agents read it: GET
-// /api/v1/families/{family_id}/planning.
+// The planning as families and agents read it: GET /api/v1/families/{family_id}/planning.
+// Answers are rendered once and cached per family and normalised query while the family's and
+// the activities' versions are unchanged and no deadline in the answer has passed.
 #pragma once
+
+#include <memory>
 
 #include "server/app.h"
 #include "server/auth.h"
@@ -9,16 +12,24 @@
 namespace portail::server {
 
 class PlanningQuery {
-public:
+ public:
   // `services` and `auth` must outlive this object.
-  PlanningQuery(const Services &services, Authenticator *auth)
-      : services_(services), auth_(auth) {}
+  PlanningQuery(const Services& services, Authenticator* auth);
+  PlanningQuery(const PlanningQuery&) = delete;
+  PlanningQuery& operator=(const PlanningQuery&) = delete;
+  ~PlanningQuery();
 
-  void Add(Router &router);
+  void Add(Router& router);
 
-private:
+  // Thread-safe: a bounded map of rendered answers, sharded by key.
+  class Cache;
+
+ private:
+  void GetPlanning(Request& request, Reply reply);
+
   Services services_;
-  Authenticator *auth_;
+  Authenticator* auth_;
+  std::unique_ptr<Cache> cache_;
 };
 
-} // namespace portail::server
+}  // namespace portail::server

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "schemas/dossier_catalogue.h"
+
 namespace portail::commands::checks {
 namespace {
 
@@ -198,22 +200,25 @@ TEST(FieldChecksIban, MalformedStartsAndCharactersAreRefused) {
 }
 
 TEST(FieldChecksFormatIban, GroupsByFour) {
-  EXPECT_EQ(FormatIban("FR7630006000011234567890189"), "FR76 3000 6000 0112 3456 7890 189");
-  EXPECT_EQ(FormatIban("DE89370400440532013000"), "DE89 3704 0044 0532 0130 00");
-  EXPECT_EQ(FormatIban("BE68539007547034"), "BE68 5390 0754 7034");
-  EXPECT_EQ(FormatIban(""), "");
+  EXPECT_EQ(schema::dossier::FormatIban("FR7630006000011234567890189"),
+            "FR76 3000 6000 0112 3456 7890 189");
+  EXPECT_EQ(schema::dossier::FormatIban("DE89370400440532013000"), "DE89 3704 0044 0532 0130 00");
+  EXPECT_EQ(schema::dossier::FormatIban("BE68539007547034"), "BE68 5390 0754 7034");
+  EXPECT_EQ(schema::dossier::FormatIban(""), "");
 }
 
 TEST(FieldChecksMaskIban, KeepsFirstAndLastFourCharacters) {
-  EXPECT_EQ(MaskIban("FR7630006000011234567890189"), "FR76 **** **** **** **** ***0 189");
-  EXPECT_EQ(MaskIban("FR7630006000011234567891234"), "FR76 **** **** **** **** ***1 234");
-  EXPECT_EQ(MaskIban("DE89370400440532013000"), "DE89 **** **** **** **30 00");
-  EXPECT_EQ(MaskIban("BE68539007547034"), "BE68 **** **** 7034");
+  EXPECT_EQ(schema::dossier::MaskIban("FR7630006000011234567890189"),
+            "FR76 **** **** **** **** ***0 189");
+  EXPECT_EQ(schema::dossier::MaskIban("FR7630006000011234567891234"),
+            "FR76 **** **** **** **** ***1 234");
+  EXPECT_EQ(schema::dossier::MaskIban("DE89370400440532013000"), "DE89 **** **** **** **30 00");
+  EXPECT_EQ(schema::dossier::MaskIban("BE68539007547034"), "BE68 **** **** 7034");
 }
 
 TEST(FieldChecksMaskIban, ShortInputHasNothingToHide) {
-  EXPECT_EQ(MaskIban("ABCDEFGH"), "ABCD EFGH");
-  EXPECT_EQ(MaskIban("ABC"), "ABC");
+  EXPECT_EQ(schema::dossier::MaskIban("ABCDEFGH"), "ABCD EFGH");
+  EXPECT_EQ(schema::dossier::MaskIban("ABC"), "ABC");
 }
 
 // ---- Bic

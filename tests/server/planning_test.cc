@@ -83,6 +83,22 @@ class PlanningTest : public ::testing::Test {
     EXPECT_EQ(body["error"]["code"], code) << r.body;
   }
 
+  // The planning's cells as "date child activity state" strings, for one query.
+  std::set<std::string> Cells(const std::string& query, const std::string& token) {
+    auto r = portal_->Get("/api/v1/families/" + family_ + "/planning" + query, Bearer(token));
+    EXPECT_EQ(r.status, 200) << r.body;
+    Json body = BodyOf(r);
+    std::set<std::string> cells;
+    for (const auto& day : body["days"]) {
+      for (const auto& cell : day["cells"]) {
+        cells.insert(day["date"].get<std::string>() + " " + cell["child_id"].get<std::string>() +
+                     " " + cell["activity_id"].get<std::string>() + " " +
+                     cell["state"].get<std::string>());
+      }
+    }
+    return cells;
+  }
+
   static std::set<std::string> Fields(const HttpResult& r) {
     std::set<std::string> out;
     Json body = BodyOf(r);
@@ -131,6 +147,22 @@ TEST_F(PlanningTest, AFamilyReservesAPeriodAndTheAgentAnswersEachDay) {
   auto decided = portal_->Post("/api/v1/agent/requests/" + request + "/decisions",
                                {{"decisions", decisions}}, Bearer(agent_));
   ASSERT_EQ(decided.status, 200) << decided.body;
+
+  // The planning shows each state: week of Monday 9 (Mon-Fri), Léa's canteen only.
+  std::string lea_canteen =
+      "?view=week5&date=2026-03-11&children=" + lea_ + "&activities=" + canteen;
+  EXPECT_EQ(Cells(lea_canteen, parent_),
+            (std::set<std::string>{"2026-03-09 " + lea_ + " " + canteen + " reserved",
+                                   "2026-03-10 " + lea_ + " " + canteen + " reserved",
+                                   "2026-03-13 " + lea_ + " " + canteen + " reserved"}));
+  std::set<std::string> week = Cells("?view=week7&date=2026-03-15", agent_);
+  EXPECT_TRUE(week.contains("2026-03-13 " + hugo_ + " " + canteen + " refused"));
+  EXPECT_TRUE(week.contains("2026-03-09 " + hugo_ + " " + canteen + " reservation_requested"));
+  EXPECT_TRUE(week.contains("2026-03-12 " + lea_ + " " + evening + " reservation_requested"));
+  EXPECT_EQ(week.size(), 10u);  // 6 canteen days (Thursday closed) + 4 evenings
+  std::set<std::string> month = Cells("?view=month&date=2026-03-01", parent_);
+  EXPECT_TRUE(month.contains("2026-03-02 " + lea_ + " " + canteen + " enrolled"));
+  EXPECT_TRUE(month.contains("2026-03-30 " + hugo_ + " " + canteen + " enrolled"));
   // Deciding a day twice is a conflict; a day outside the request is not found.
   ExpectError(portal_->Post("/api/v1/agent/requests/" + request + "/decisions",
                             {{"decisions", {decisions[0]}}}, Bearer(agent_)),
@@ -149,6 +181,8 @@ TEST_F(PlanningTest, AFamilyReservesAPeriodAndTheAgentAnswersEachDay) {
                                   {"to", "2026-03-10"}});
   ASSERT_EQ(absence.status, 201) << absence.body;
   EXPECT_EQ(BodyOf(absence)["taken"][0]["state"], "absence_requested");
+  EXPECT_TRUE(Cells(lea_canteen, parent_)
+                  .contains("2026-03-10 " + lea_ + " " + canteen + " absence_requested"));
   auto not_reserved = Submit(parent_, {{"kind", "absence"},
                                        {"children", {hugo_}},
                                        {"activities", {canteen}},
