@@ -9,6 +9,7 @@
 
 #include "commands/calendar.h"
 #include "tests/support/portal.h"
+#include "tools/replay/history.h"
 
 namespace portail::testing {
 namespace {
@@ -297,6 +298,83 @@ TEST_F(PlanningTest, BadInputAndWrongRolesAreRefusedAndChangeNothing) {
               400, "invalid");
   ExpectError(Submit("", good), 401, "unauthenticated");
   EXPECT_EQ(portal_->app().services().store->HeadPosition(), head);
+}
+
+// An auditor's replay of a request (tools/replay) tells the same story as the family's timeline.
+TEST_F(PlanningTest, TheReplayHistoryOfARequestMatchesItsTimelineInTheApi) {
+  std::string canteen = Activity("Cantine", 30);
+  Enrol(family_, lea_, canteen);
+  Enrol(family_, hugo_, canteen);
+  auto submitted = Submit(parent_, {{"kind", "reservation"},
+                                    {"children", {lea_, hugo_}},
+                                    {"activities", {canteen}},
+                                    {"from", "2026-03-09"},
+                                    {"to", "2026-03-10"}});
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  std::string request = BodyOf(submitted)["request_id"];
+  portal_->clock().Advance(std::chrono::minutes(1));
+  Json accept = {
+      {"child_id", lea_}, {"activity_id", canteen}, {"date", "2026-03-09"}, {"outcome", "accept"}};
+  Json refuse = {{"child_id", hugo_},
+                 {"activity_id", canteen},
+                 {"date", "2026-03-09"},
+                 {"outcome", "refuse"},
+                 {"reason", "complet"}};
+  ASSERT_EQ(portal_
+                ->Post("/api/v1/agent/requests/" + request + "/decisions",
+                       {{"decisions", {accept, refuse}}}, Bearer(agent_))
+                .status,
+            200);
+  uint64_t decided_at = portal_->clock().Now();
+  portal_->clock().Advance(std::chrono::minutes(1));
+  std::string base = "/api/v1/families/" + family_ + "/requests/" + request;
+  ASSERT_EQ(
+      portal_->Post(base + "/messages", {{"text", "Sortie le 9 : pas de cantine."}}, Bearer(agent_))
+          .status,
+      201);
+  portal_->clock().Advance(std::chrono::minutes(1));
+  ASSERT_EQ(portal_->Post(base + "/cancel", Json::object(), Bearer(parent_)).status, 200);
+
+  auto api = portal_->Get(base + "/history", Bearer(parent_));
+  ASSERT_EQ(api.status, 200) << api.body;
+  Json entries = BodyOf(api)["entries"];
+  replay::HistoryQuery query;
+  query.request_id = request;
+  auto rows = replay::History(*portal_->app().services().store, query);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+
+  // Every API entry starts at an event the replay shows, in the same order, and the days the
+  // API lists are the replay's booking changes, one for one.
+  std::vector<uint64_t> positions;
+  std::map<std::string, int> types;
+  for (const auto& row : *rows) {
+    positions.push_back(row.position);
+    types[row.type]++;
+  }
+  EXPECT_EQ(types, (std::map<std::string, int>{{"BookingChanged", 4 + 2 + 2},
+                                               {"RequestCancelled", 1},
+                                               {"RequestMessage", 1},
+                                               {"RequestSubmitted", 1}}));
+  uint64_t previous = 0;
+  size_t api_days = 0;
+  std::vector<std::string> kinds;
+  for (const auto& entry : entries) {
+    uint64_t position = entry["position"];
+    EXPECT_GT(position, previous);
+    previous = position;
+    EXPECT_NE(std::find(positions.begin(), positions.end(), position), positions.end());
+    api_days += entry.contains("days") ? entry["days"].size() : 0;
+    kinds.push_back(entry["type"]);
+  }
+  EXPECT_EQ(api_days, 8u);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"created", "decision", "town_message", "cancelled"}));
+  // As of the decision's time, the replay shows what was known then: no message, no cancel.
+  query.as_of_us = decided_at;
+  auto then = replay::History(*portal_->app().services().store, query);
+  ASSERT_TRUE(then.has_value());
+  EXPECT_EQ(then->size(), 1u + 4 + 2);
+  query.as_of_us = decided_at - 1;
+  EXPECT_EQ(replay::History(*portal_->app().services().store, query)->size(), 1u + 4);
 }
 
 // Capacity is never exceeded, however many requests and decisions race for the last places.

@@ -29,9 +29,24 @@ std::string NamedFamily(const schema::EventRecord& r) {
       return Str(r.payload_as_Unsubscribed()->family_id());
     case schema::Payload::SubscriberCodeClaimed:
       return Str(r.payload_as_SubscriberCodeClaimed()->family_id());
+    case schema::Payload::ChildEnrolled:
+      return Str(r.payload_as_ChildEnrolled()->family_id());
+    case schema::Payload::RequestSubmitted:
+      return Str(r.payload_as_RequestSubmitted()->family_id());
+    case schema::Payload::RequestMessage:
+      return Str(r.payload_as_RequestMessage()->family_id());
+    case schema::Payload::BookingChanged:
+      return Str(r.payload_as_BookingChanged()->family_id());
     default:
       return "";
   }
+}
+
+// The request a booking change or a request's own event belongs to, if any.
+std::string NamedRequest(const schema::EventRecord& r) {
+  if (const auto* e = r.payload_as_BookingChanged()) return Str(e->request_id());
+  std::string_view stream = r.stream_id()->string_view();
+  return stream.starts_with("request-") ? std::string(stream.substr(8)) : "";
 }
 
 std::string NamedAccount(const schema::EventRecord& r) {
@@ -219,6 +234,9 @@ class MemberFilter {
   // Whether `r` is about the member; remembers the changes proposed for it.
   bool About(const schema::EventRecord& r) {
     std::string_view stream = r.stream_id()->string_view();
+    // A child's enrolments and its days in the planning.
+    if (stream.starts_with("child-") && stream.substr(6) == id_) return true;
+    if (const auto* e = r.payload_as_BookingChanged()) return Str(e->child_id()) == id_;
     if (!stream.starts_with("dossier-")) return false;
     switch (r.payload_type()) {
       case schema::Payload::MemberAdded: {
@@ -322,8 +340,11 @@ std::optional<int64_t> ParseParisTime(const std::string& text) {
 
 Result<std::vector<HistoryRow>> History(const events::EventStore& store,
                                         const HistoryQuery& query) {
-  int named = !query.account_id.empty() + !query.family_id.empty() + !query.member_id.empty();
-  if (named != 1) return Fail(ErrorCode::kInvalid, "name one account, one family or one member");
+  int named = !query.account_id.empty() + !query.family_id.empty() + !query.member_id.empty() +
+              !query.request_id.empty();
+  if (named != 1) {
+    return Fail(ErrorCode::kInvalid, "name one account, one family, one member or one request");
+  }
   std::function<bool(const schema::EventRecord&)> about;
   std::string what;
   MemberFilter member(query.member_id);
@@ -339,6 +360,9 @@ Result<std::vector<HistoryRow>> History(const events::EventStore& store,
       std::string_view s = r.stream_id()->string_view();
       return s == stream || s == dossier || NamedFamily(r) == query.family_id;
     };
+  } else if (!query.request_id.empty()) {
+    what = "request " + query.request_id;
+    about = [&](const schema::EventRecord& r) { return NamedRequest(r) == query.request_id; };
   } else {
     what = "member (child, guardian or authorised adult) " + query.member_id;
     about = [&member](const schema::EventRecord& r) { return member.About(r); };

@@ -14,9 +14,10 @@
 namespace portail::replay {
 
 struct HistoryQuery {
-  std::string account_id;  // exactly one of account_id, family_id and member_id
+  std::string account_id;  // exactly one of account_id, family_id, member_id and request_id
   std::string family_id;
   std::string member_id;            // a family file's member: a child, guardian or adult
+  std::string request_id;           // a reservation or absence request
   std::optional<int64_t> from_us;   // recorded at or after
   std::optional<int64_t> to_us;     // recorded at or before
   std::optional<int64_t> as_of_us;  // only what was known then (recorded at or before)
@@ -53,7 +54,10 @@ struct HistoryRow {
 //   the (un)subscriptions naming it;
 // - a member: the file's events naming it (added, section updated, removed), the changes
 //   proposed for it (or, for a proposed authorised adult, naming it as the child) and what
-//   became of them (approved, rejected, withdrawn, superseded, and the events applying them).
+//   became of them (approved, rejected, withdrawn, superseded, and the events applying them),
+//   and, for a child, its enrolments and its days in the planning;
+// - a request: its own events (submitted, cancelled, messages) and every day's booking change
+//   made under it (requested, decided, promoted, cancelled).
 // Times filter what is shown, not what is followed: a change proposed before `from_us` is still
 // followed to its decision. kNotFound when nothing matches at all (an unknown id).
 Result<std::vector<HistoryRow>> History(const events::EventStore& store, const HistoryQuery& query);

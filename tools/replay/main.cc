@@ -349,10 +349,12 @@ int Swap(const std::string& data_dir, const std::string& from_dir,
 int History(const std::string& data_dir, portail::replay::HistoryQuery query,
             const std::string& from, const std::string& to, const std::string& as_of,
             const std::string& format, bool include_sensitive) {
-  int named = !query.account_id.empty() + !query.family_id.empty() + !query.member_id.empty();
+  int named = !query.account_id.empty() + !query.family_id.empty() + !query.member_id.empty() +
+              !query.request_id.empty();
   if (named != 1) {
-    return Report(portail::Error(portail::ErrorCode::kInvalid,
-                                 "name exactly one of --account ID, --family ID and --child ID"));
+    return Report(portail::Error(
+        portail::ErrorCode::kInvalid,
+        "name exactly one of --account ID, --family ID, --child ID and --request ID"));
   }
   for (auto [text, target] : {std::pair{&from, &query.from_us}, std::pair{&to, &query.to_us},
                               std::pair{&as_of, &query.as_of_us}}) {
@@ -437,14 +439,19 @@ int main(int argc, char** argv) {
   bool include_sensitive = false;
   CLI::App* history = cli.add_subcommand(
       "history",
-      "Every event about one account, family or family member, oldest first, with Paris times");
+      "Every event about one account, family, family member or request, oldest first, with Paris "
+      "times");
   history->add_option("--data", data_dir, "Data directory of the server")->capture_default_str();
   history->add_option("--account", query.account_id, "An account id");
   history->add_option("--family", query.family_id,
                       "A family id: its family stream and its family file (dossier)");
   history->add_option("--child,--member", query.member_id,
                       "A member of a family file (child, guardian, authorised adult): its "
-                      "events, the changes proposed for it and their outcome");
+                      "events, the changes proposed for it and their outcome, its enrolments "
+                      "and its days in the planning");
+  history->add_option("--request", query.request_id,
+                      "A reservation or absence request: its submission, every day's state "
+                      "change (requests, decisions, promotions, cancellations) and its messages");
   history->add_option("--from", from, "Recorded at or after (Paris time: YYYY-MM-DD[THH:MM])");
   history->add_option("--to", to, "Recorded at or before (Paris time)");
   history->add_option("--as-of", as_of, "Only what was known at this time (Paris time)");
