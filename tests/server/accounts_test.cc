@@ -19,22 +19,7 @@ class AccountsTest : public ::testing::Test {
     ASSERT_FALSE(agent_.empty());
   }
 
-  static void ExpectError(const HttpResult& r, int status, std::string_view code) {
-    EXPECT_EQ(r.status, status) << r.body;
-    Json body = BodyOf(r);
-    ASSERT_TRUE(body.is_object()) << r.body;
-    EXPECT_EQ(body["error"]["code"], code) << r.body;
-    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
-  }
-
   // The field names of a 400 answer.
-  static std::set<std::string> Fields(const HttpResult& r) {
-    std::set<std::string> out;
-    Json body = BodyOf(r);
-    for (const auto& f : body["error"]["fields"]) out.insert(f["field"].get<std::string>());
-    return out;
-  }
-
   void Advance(std::chrono::microseconds d) { portal_->clock().Advance(d); }
 
   std::unique_ptr<Portal> portal_;

@@ -81,21 +81,6 @@ class DossierTest : public ::testing::Test {
     return kNone;
   }
 
-  static void ExpectError(const HttpResult& r, int status, std::string_view code) {
-    EXPECT_EQ(r.status, status) << r.body;
-    Json body = BodyOf(r);
-    ASSERT_TRUE(body.is_object()) << r.body;
-    EXPECT_EQ(body["error"]["code"], code) << r.body;
-    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
-  }
-
-  static std::set<std::string> Fields(const HttpResult& r) {
-    std::set<std::string> out;
-    Json body = BodyOf(r);
-    for (const auto& f : body["error"]["fields"]) out.insert(f["field"].get<std::string>());
-    return out;
-  }
-
   // Adds the guardian Alice (address, bank) and two children; returns their ids.
   void GivenMembers() {
     guardian_ =

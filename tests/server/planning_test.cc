@@ -39,49 +39,9 @@ class PlanningTest : public ::testing::Test {
     hugo_ = Child(family_, "Hugo");
   }
 
-  std::string Child(const std::string& family, const std::string& first_name) {
-    auto r = portal_->Post(
-        "/api/v1/families/" + family + "/members",
-        {{"kind", "child"},
-         {"sections", {{"general", {{"first_name", first_name}, {"last_name", "Martin"}}}}}},
-        Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-    return BodyOf(r).value("member_id", "");
-  }
-
-  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent",
-                       Json closed = Json::array()) {
-    auto r = portal_->Post("/api/v1/agent/activities",
-                           {{"name", name},
-                            {"kind", "canteen"},
-                            {"weekdays", {"mon", "tue", "thu", "fri"}},
-                            {"closed_days", closed},
-                            {"capacity", capacity},
-                            {"reservation_notice", {{"days", 1}, {"at", "15:00"}}},
-                            {"absence_notice", {{"days", 2}, {"working_days", true}}},
-                            {"mode", mode}},
-                           Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-    return BodyOf(r).value("id", "");
-  }
-
-  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
-    auto r = portal_->Post(
-        "/api/v1/agent/families/" + family + "/children/" + child + "/enrolments",
-        {{"activity_id", activity}, {"from", "2026-01-05"}, {"to", "2026-07-03"}}, Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-  }
-
   HttpResult Submit(const std::string& token, const Json& body, const std::string& family = "") {
     return portal_->Post("/api/v1/families/" + (family.empty() ? family_ : family) + "/requests",
                          body, Bearer(token));
-  }
-
-  static void ExpectError(const HttpResult& r, int status, std::string_view code) {
-    EXPECT_EQ(r.status, status) << r.body;
-    Json body = BodyOf(r);
-    ASSERT_TRUE(body.is_object()) << r.body;
-    EXPECT_EQ(body["error"]["code"], code) << r.body;
   }
 
   // The planning's cells as "date child activity state" strings, for one query.
@@ -100,11 +60,15 @@ class PlanningTest : public ::testing::Test {
     return cells;
   }
 
-  static std::set<std::string> Fields(const HttpResult& r) {
-    std::set<std::string> out;
-    Json body = BodyOf(r);
-    for (const auto& f : body["error"]["fields"]) out.insert(f["field"].get<std::string>());
-    return out;
+  std::string Child(const std::string& family, const std::string& first_name) {
+    return portal_->AddChild(agent_, family, first_name);
+  }
+  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent",
+                       const Json& closed = Json::array()) {
+    return portal_->DefineActivity(agent_, name, capacity, mode, closed);
+  }
+  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
+    portal_->Enrol(agent_, family, child, activity);
   }
 
   std::unique_ptr<Portal> portal_;

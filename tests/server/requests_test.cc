@@ -38,37 +38,6 @@ class RequestsTest : public ::testing::Test {
     hugo_ = Child(family_, "Hugo");
   }
 
-  std::string Child(const std::string& family, const std::string& first_name) {
-    auto r = portal_->Post(
-        "/api/v1/families/" + family + "/members",
-        {{"kind", "child"},
-         {"sections", {{"general", {{"first_name", first_name}, {"last_name", "Martin"}}}}}},
-        Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-    return BodyOf(r).value("member_id", "");
-  }
-
-  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent") {
-    auto r = portal_->Post("/api/v1/agent/activities",
-                           {{"name", name},
-                            {"kind", "canteen"},
-                            {"weekdays", {"mon", "tue", "thu", "fri"}},
-                            {"capacity", capacity},
-                            {"reservation_notice", {{"days", 1}, {"at", "15:00"}}},
-                            {"absence_notice", {{"days", 2}, {"working_days", true}}},
-                            {"mode", mode}},
-                           Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-    return BodyOf(r).value("id", "");
-  }
-
-  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
-    auto r = portal_->Post(
-        "/api/v1/agent/families/" + family + "/children/" + child + "/enrolments",
-        {{"activity_id", activity}, {"from", "2026-01-05"}, {"to", "2026-07-03"}}, Bearer(agent_));
-    EXPECT_EQ(r.status, 201) << r.body;
-  }
-
   // Submits a request as `token`; returns its id.
   std::string Submit(const std::string& token, const std::string& kind,
                      const std::vector<std::string>& children, const std::string& activity,
@@ -117,18 +86,22 @@ class RequestsTest : public ::testing::Test {
     return ids;
   }
 
-  static void ExpectError(const HttpResult& r, int status, std::string_view code) {
-    EXPECT_EQ(r.status, status) << r.body;
-    Json body = BodyOf(r);
-    ASSERT_TRUE(body.is_object()) << r.body;
-    EXPECT_EQ(body["error"]["code"], code) << r.body;
-  }
-
   static Json Day(const std::string& child, const std::string& activity, const std::string& date,
                   const std::string& outcome, const std::string& reason = "") {
     Json d{{"child_id", child}, {"activity_id", activity}, {"date", date}, {"outcome", outcome}};
     if (!reason.empty()) d["reason"] = reason;
     return d;
+  }
+
+  std::string Child(const std::string& family, const std::string& first_name) {
+    return portal_->AddChild(agent_, family, first_name);
+  }
+  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent",
+                       const Json& closed = Json::array()) {
+    return portal_->DefineActivity(agent_, name, capacity, mode, closed);
+  }
+  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
+    portal_->Enrol(agent_, family, child, activity);
   }
 
   std::unique_ptr<Portal> portal_;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
 
 #include "commands/accounts.h"
 #include "server/account_routes.h"
@@ -22,6 +24,23 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 inline Json BodyOf(const HttpResult& r) { return Json::parse(r.body, nullptr, false); }
 
 inline Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+// Expects a JSON error of `status` and wire `code`, with a message for people.
+inline void ExpectError(const HttpResult& r, int status, std::string_view code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  Json body = BodyOf(r);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  EXPECT_EQ(body["error"]["code"], code) << r.body;
+  EXPECT_FALSE(body["error"].value("message", "").empty()) << r.body;
+}
+
+// The field names of an error answer's per-field details.
+inline std::set<std::string> Fields(const HttpResult& r) {
+  std::set<std::string> out;
+  Json body = BodyOf(r);
+  for (const auto& f : body["error"]["fields"]) out.insert(f["field"].get<std::string>());
+  return out;
+}
 
 class Portal {
  public:
@@ -112,6 +131,46 @@ class Portal {
     auto activated = Post("/api/v1/accounts/activate", {{"token", token}});
     EXPECT_EQ(activated.status, 200) << activated.body;
     return Login(email, password);
+  }
+
+  // An agent adds a child to a family's file; returns its id.
+  std::string AddChild(const std::string& agent_token, const std::string& family,
+                       const std::string& first_name, const std::string& last_name = "Martin") {
+    auto r =
+        Post("/api/v1/families/" + family + "/members",
+             {{"kind", "child"},
+              {"sections", {{"general", {{"first_name", first_name}, {"last_name", last_name}}}}}},
+             Bearer(agent_token));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("member_id", "");
+  }
+
+  // An agent defines a canteen-like activity (Mon, Tue, Thu, Fri; reservations the day before
+  // at 15:00, absences 2 working days before); returns its id.
+  std::string DefineActivity(const std::string& agent_token, const std::string& name, int capacity,
+                             const std::string& mode = "agent",
+                             const Json& closed_days = Json::array()) {
+    auto r = Post("/api/v1/agent/activities",
+                  {{"name", name},
+                   {"kind", "canteen"},
+                   {"weekdays", {"mon", "tue", "thu", "fri"}},
+                   {"closed_days", closed_days},
+                   {"capacity", capacity},
+                   {"reservation_notice", {{"days", 1}, {"at", "15:00"}}},
+                   {"absence_notice", {{"days", 2}, {"working_days", true}}},
+                   {"mode", mode}},
+                  Bearer(agent_token));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return BodyOf(r).value("id", "");
+  }
+
+  // An agent enrols a child in an activity from 2026-01-05 to 2026-07-03, Monday to Friday.
+  void Enrol(const std::string& agent_token, const std::string& family, const std::string& child,
+             const std::string& activity) {
+    auto r = Post("/api/v1/agent/families/" + family + "/children/" + child + "/enrolments",
+                  {{"activity_id", activity}, {"from", "2026-01-05"}, {"to", "2026-07-03"}},
+                  Bearer(agent_token));
+    EXPECT_EQ(r.status, 201) << r.body;
   }
 
   // An agent creates a family; returns {id, subscriber code}.
