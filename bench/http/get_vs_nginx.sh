@@ -17,6 +17,7 @@
 # Exits 1 if portail does not answer 200, if nginx's body differs from portail's, or if a wrk run
 # had errors or non-2xx answers. Loopback only; builds portail (Release) in BUILD_DIR first.
 # Everything it starts (portail, nginx, wrk) is stopped and its temp dir removed on exit.
+# shellcheck disable=SC2119  # lib.sh functions whose arguments are optional, called without
 set -euo pipefail
 # shellcheck source=bench/http/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -37,7 +38,6 @@ bench_build
 
 # ---------------------------------------------------------------------------------------------
 # portail with the demo town; log in as the parent; the family id; the URL; its 200 body.
-# shellcheck disable=SC2119  # no extra portail options
 bench_start_portail
 token="$(login_token "${parent[@]}")"
 auth="Authorization: Bearer ${token}"
@@ -96,18 +96,12 @@ bench_wrk_line
 
 # ---------------------------------------------------------------------------------------------
 # Alternating nginx / portail.
-echo
-echo "== warm-up (2 s each, not recorded)"
-nginx_pids_now
-run_wrk warmup-nginx "${nginx_url}" 2 "${nginx_pids[@]}"
-run_wrk warmup-portail "${portail_url}" 2 "${portail_pid}"
+bench_warmup "${nginx_url}" "${portail_url}"
 echo "== GET ${urlpath}: nginx (static file) and portail, alternating, ${rounds} rounds"
 results=()
 for ((r = 1; r <= rounds; r++)); do
-  run_wrk nginx "${nginx_url}" "${duration}" "${nginx_pids[@]}"
-  show "${result}"; check "${result}"; results+=("${r} ${result}")
-  run_wrk portail "${portail_url}" "${duration}" "${portail_pid}"
-  show "${result}"; check "${result}"; results+=("${r} ${result}")
+  measure "${r}" nginx "${nginx_url}" "${nginx_pids[@]}"
+  measure "${r}" portail "${portail_url}" "${portail_pid}"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -115,11 +109,7 @@ done
 echo
 echo "== summary: ${page}"
 echo
-echo "| round | server | req/s | p50 ms | p99 ms | server CPU % (of $(($(nproc) * 100))) | machine busy % |"
-echo "|---|---|---:|---:|---:|---:|---:|"
-for x in "${results[@]}"; do
-  awk '{printf "| %s | %s | %.0f | %.3f | %.3f | %.0f | %.0f |\n", $1, $2, $3, $4 / 1000, $5 / 1000, $6, $7}' <<<"${x}"
-done
+bench_results_table
 median() {  # numbers on stdin → their median
   sort -g | awk '{v[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }

@@ -1,25 +1,30 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # globals shared with the sourcing script
-# Shared parts of the HTTP benchmarks (bench/http/*_vs_nginx.sh), taken from me_vs_nginx.sh
+# Shared parts of the HTTP benchmarks (bench/http/*.sh), taken from me_vs_nginx.sh
 # without changing what they do. Sourced, not run:
 #
 #   source "$(dirname "$0")/lib.sh"    # after `set -euo pipefail`
 #   portail_port="${PORTAIL_PORT:-18490}"; nginx_port="${NGINX_PORT:-18491}"
 #   bench_require_tools wrk nginx curl cmake make awk
 #   bench_check_ports "${portail_port}" "${nginx_port}"
-#   bench_tmp_init                      # ${tmp}, cleanup trap (stops what bench_own recorded)
+#   bench_tmp_init [PREFIX]             # ${tmp}, cleanup trap (stops what bench_own recorded)
 #   bench_build                         # Release `portail` into ${build}; sets ${bin}
-#   bench_start_portail                 # --demo on ${tmp}/data; waits for /healthz
+#   bench_start_portail                 # --demo on ${portail_data}; waits for /healthz
 #   token="$(login_token EMAIL PASSWORD)"; auth="Authorization: Bearer ${token}"
-#   bench_start_nginx /api/v1/me FILE   # FILE's bytes at that path; sets ${nginx_url}
-#   bench_machine_line; bench_versions_line; bench_wrk_line
+#   bench_start_nginx /api/v1/me FILE   # FILE's bytes at that path (more pairs: more files)
+#   bench_machine_line; bench_versions_line; bench_wrk_line   # each has a variant (see there)
 #   run_wrk LABEL URL SECONDS PIDS...; show "${result}"; check "${result}"
+#   bench_warmup NGINX_URL PORTAIL_URL; results=(); measure ROUND LABEL URL PIDS...   # × n
+#   bench_results_table                 # the markdown table of ${results}
 #
 # Knobs read here (environment, same defaults as me_vs_nginx.sh): BUILD_DIR=build-http
 # DURATION=10 ROUNDS=2 CONNECTIONS=64 WRK_THREADS=2 SERVER_THREADS=2 NGINX_WORKERS=2
 # HASH_THREADS=1 KEEP=1 (keep the temp dir). The ports are the caller's (each script has its own
 # defaults): set portail_port and nginx_port before calling the functions that use them.
 # Globals set here keep me_vs_nginx.sh's names: root here build bin tmp portail_pid nginx_pid
-# nginx_pids nginx_url auth hz run result failed.
+# nginx_pids nginx_url auth hz run result failed; portail_data and portail_log (bench_tmp_init:
+# ${tmp}/data, ${tmp}/portail.out) say where bench_start_portail puts the data and the log, and
+# show_label_width=14 show_ms_width=6 show_machine=1 how show prints a result. A script may set
+# any of them after sourcing (e.g. hash_threads=1 where HASH_THREADS is not one of its knobs).
 
 export LC_ALL=C  # '.' as decimal separator in EPOCHREALTIME, awk and printf
 
@@ -42,6 +47,9 @@ failed=0
 run=0
 result=""
 hz="$(getconf CLK_TCK)"
+show_label_width=14
+show_ms_width=6
+show_machine=1
 
 # ---------------------------------------------------------------------------------------------
 # Checks before anything starts.
@@ -109,9 +117,11 @@ bench_cleanup() {
   fi
 }
 
-bench_tmp_init() {  # → ${tmp}; installs the EXIT/INT/TERM traps
-  tmp="$(mktemp -d /tmp/portail-http-bench.XXXXXX)"
+bench_tmp_init() {  # [prefix, default portail-http-bench] → ${tmp}; installs the EXIT/INT/TERM traps
+  tmp="$(mktemp -d "/tmp/${1:-portail-http-bench}.XXXXXX")"
   chmod 755 "${tmp}"  # nginx workers run as www-data and read ${tmp}/www
+  portail_data="${tmp}/data"
+  portail_log="${tmp}/portail.out"
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -132,17 +142,19 @@ bench_build() {  # → ${bin}
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
 # ---------------------------------------------------------------------------------------------
-# portail with the demo town on a fresh data dir (${tmp}/data), and its logins.
+# portail (${bin}) with the demo town on a fresh data dir (${portail_data}, default ${tmp}/data),
+# its log in ${portail_log}, on ${portail_port}; and its logins (on ${portail_port}). A script
+# running two portails sets bin, portail_port, portail_data and portail_log before each call.
 bench_start_portail() {  # [extra portail serve options] → ${portail_pid}; waits for /healthz
   local i
-  "${bin}" serve --data "${tmp}/data" --listen "127.0.0.1:${portail_port}" --demo \
+  "${bin}" serve --data "${portail_data}" --listen "127.0.0.1:${portail_port}" --demo \
     --log-level warn --threads "${server_threads}" --hash-threads "${hash_threads}" "$@" \
-    >"${tmp}/portail.out" 2>&1 &
+    >"${portail_log}" 2>&1 &
   portail_pid=$!
   bench_own "${portail_pid}" TERM 15
   for ((i = 0; i < 600; i++)); do
     curl -sf -o /dev/null "http://127.0.0.1:${portail_port}/healthz" && break
-    kill -0 "${portail_pid}" 2>/dev/null || { cat "${tmp}/portail.out" >&2; exit 1; }
+    kill -0 "${portail_pid}" 2>/dev/null || { cat "${portail_log}" >&2; exit 1; }
     sleep 0.1
   done
 }
@@ -157,20 +169,24 @@ login() {  # email password [curl options] → POST /api/v1/sessions, its answer
 login_token() {  # email password → the session token on stdout; exits 1 if the login failed
   local token
   token="$(login "$1" "$2" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
-  [[ -n "${token}" ]] || { echo "login failed" >&2; cat "${tmp}/portail.out" >&2; exit 1; }
+  [[ -n "${token}" ]] || { echo "login failed" >&2; cat "${portail_log}" >&2; exit 1; }
   echo "${token}"
 }
 
 # ---------------------------------------------------------------------------------------------
 # nginx serving FILE's bytes at URLPATH (its query string, if any, is kept in ${nginx_url} and
-# ignored by nginx), so both request lines are identical. Debian-like defaults (sendfile,
-# tcp_nopush), no access log, and keep-alive never cut short (keepalive_requests), as portail
-# never closes a keep-alive connection itself.
-bench_start_nginx() {  # urlpath file → ${nginx_pid}, ${nginx_url}; checks nginx's body is FILE
-  local urlpath="$1" file="$2" i
-  local fspath="${urlpath%%\?*}"
-  mkdir -p "${tmp}/www$(dirname "${fspath}")"
-  cp "${file}" "${tmp}/www${fspath}"
+# ignored by nginx), so both request lines are identical; more "urlpath file" pairs serve more
+# files (${nginx_url} is the first one's). Debian-like defaults (sendfile, tcp_nopush), no access
+# log, and keep-alive never cut short (keepalive_requests), as portail never closes a keep-alive
+# connection itself.
+bench_start_nginx() {  # urlpath file [urlpath file]... → ${nginx_pid}, ${nginx_url}; checks nginx's bodies
+  local -a pairs=("$@")
+  local i fspath url
+  for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+    fspath="${pairs[i]%%\?*}"
+    mkdir -p "${tmp}/www$(dirname "${fspath}")"
+    cp "${pairs[i + 1]}" "${tmp}/www${fspath}"
+  done
   chmod -R a+rX "${tmp}/www"
   mkdir -p "${tmp}/nginx"
   {
@@ -200,14 +216,17 @@ EOF
     >"${tmp}/nginx/stdout" 2>&1 &
   nginx_pid=$!
   bench_own "${nginx_pid}" QUIT 5
-  nginx_url="http://127.0.0.1:${nginx_port}${urlpath}"
+  nginx_url="http://127.0.0.1:${nginx_port}${pairs[0]}"
   for ((i = 0; i < 100; i++)); do
     curl -sf -o /dev/null "${nginx_url}" && break
     kill -0 "${nginx_pid}" 2>/dev/null || { cat "${tmp}/nginx/"{stdout,error.log} >&2; exit 1; }
     sleep 0.1
   done
-  curl -sf --max-time 10 -o "${tmp}/nginx-body" "${nginx_url}"
-  cmp -s "${tmp}/nginx-body" "${file}" || { echo "nginx body differs" >&2; exit 1; }
+  for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+    url="http://127.0.0.1:${nginx_port}${pairs[i]}"
+    curl -sf --max-time 10 -o "${tmp}/nginx-body" "${url}"
+    cmp -s "${tmp}/nginx-body" "${pairs[i + 1]}" || { echo "nginx body differs for ${url}" >&2; exit 1; }
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -230,14 +249,18 @@ nginx_pids_now() { mapfile -t nginx_pids < <(echo "${nginx_pid}"; pgrep -P "${ng
 
 # ---------------------------------------------------------------------------------------------
 # Header lines: the machine, the versions, the wrk command.
-bench_machine_line() {
-  echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), kernel $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine_line() {  # [--no-kernel: without "kernel X, "]
+  local kernel=""
+  if [[ "${1:-}" != --no-kernel ]]; then kernel="kernel $(uname -r), "; fi
+  echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), ${kernel}load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
-bench_versions_line() {
-  echo "== portail $(git -C "${root}" describe --always --dirty 2>/dev/null || echo '?') (${bin}, --threads ${server_threads} --hash-threads ${hash_threads}); $(nginx -v 2>&1 | sed 's/.*: //') worker_processes ${nginx_workers}; $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+bench_versions_line() {  # [what follows portail's version, default "(BIN, --threads N --hash-threads N)"]
+  local how="${1-(${bin}, --threads ${server_threads} --hash-threads ${hash_threads})}"
+  echo "== portail $(git -C "${root}" describe --always --dirty 2>/dev/null || echo '?') ${how}; $(nginx -v 2>&1 | sed 's/.*: //') worker_processes ${nginx_workers}; $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 }
-bench_wrk_line() {
-  echo "== wrk -t${wrk_threads} -c${conns} -d${duration}s --latency, same Authorization header to both; wrk and the servers share the $(nproc) cores (nothing pinned)"
+bench_wrk_line() {  # [the line's end, default "; wrk and the servers share the N cores (nothing pinned)"]
+  local tail="${1-; wrk and the servers share the $(nproc) cores (nothing pinned)}"
+  echo "== wrk -t${wrk_threads} -c${conns} -d${duration}s --latency, same Authorization header to both${tail}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -274,12 +297,50 @@ run_wrk() {  # label url seconds pids-to-account...; raw wrk output kept in ${tm
     }')"
 }
 
-show() {  # result line → human line
-  awk '{printf "  %-14s %9.0f req/s  p50 %6.3f ms  p99 %6.3f ms  server CPU %3.0f%%  machine %3.0f%%%s\n",
-        $1, $2, $3 / 1000, $4 / 1000, $5, $6, ($7 > 0 ? "  ERRORS " $7 : "")}' <<<"$1"
+show() {  # result line → human line (widths and the machine column: show_label_width, show_ms_width, show_machine)
+  awk -v lw="${show_label_width}" -v mw="${show_ms_width}" -v machine="${show_machine}" '{
+    printf "  %-" lw "s %9.0f req/s  p50 %" mw ".3f ms  p99 %" mw ".3f ms  server CPU %3.0f%%", $1, $2, $3 / 1000, $4 / 1000, $5
+    if (machine == 1) printf "  machine %3.0f%%", $6
+    printf "%s\n", ($7 > 0 ? "  ERRORS " $7 : "")
+  }' <<<"$1"
 }
 check() {  # result line; a run with errors or non-2xx answers invalidates the figures
   local errors
   errors="$(awk '{print $7}' <<<"$1")"
   [[ "${errors}" == 0 ]] || failed=1
+}
+
+# ---------------------------------------------------------------------------------------------
+# The common shape of a comparison: a warm-up, rounds of measured runs into ${results}, the table.
+bench_warmup() {  # nginx-url portail-url: 2 s each, not recorded; sets ${nginx_pids}
+  echo
+  echo "== warm-up (2 s each, not recorded)"
+  nginx_pids_now
+  run_wrk warmup-nginx "$1" 2 "${nginx_pids[@]}"
+  run_wrk warmup-portail "$2" 2 "${portail_pid}"
+}
+measure() {  # round label url pids...: run_wrk for ${duration} s, show, check, append "round result" to ${results}
+  local round="$1"
+  shift
+  run_wrk "$1" "$2" "${duration}" "${@:3}"
+  show "${result}"
+  check "${result}"
+  results+=("${round} ${result}")
+}
+bench_results_table() {  # the markdown table of ${results}, with the machine busy column if show_machine=1
+  local x
+  if [[ "${show_machine}" == 1 ]]; then
+    echo "| round | server | req/s | p50 ms | p99 ms | server CPU % (of $(($(nproc) * 100))) | machine busy % |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+  else
+    echo "| round | server | req/s | p50 ms | p99 ms | server CPU % (of $(($(nproc) * 100))) |"
+    echo "|---|---|---:|---:|---:|---:|"
+  fi
+  for x in "${results[@]}"; do
+    awk -v machine="${show_machine}" '{
+      printf "| %s | %s | %.0f | %.3f | %.3f | %.0f |", $1, $2, $3, $4 / 1000, $5 / 1000, $6
+      if (machine == 1) printf " %.0f |", $7
+      printf "\n"
+    }' <<<"${x}"
+  done
 }

@@ -9,82 +9,25 @@
 #   BUILD_DIR=build-http KEEP=1 (keep the temp dir with every wrk output).
 # Loopback only; builds portail (Release) in BUILD_DIR first. Everything it starts (portail,
 # nginx, wrk) is stopped and its temp dir removed on exit.
+# shellcheck disable=SC2119  # lib.sh functions whose arguments are optional, called without
 set -euo pipefail
-export LC_ALL=C
+# shellcheck source=bench/http/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-here="${root}/bench/http"
-build="${BUILD_DIR:-${root}/build-http}"
-duration="${DURATION:-10}"
-rounds="${ROUNDS:-2}"
-conns="${CONNECTIONS:-64}"
-wrk_threads="${WRK_THREADS:-2}"
-server_threads="${SERVER_THREADS:-2}"
-nginx_workers="${NGINX_WORKERS:-2}"
 portail_port="${PORTAIL_PORT:-18490}"
 nginx_port="${NGINX_PORT:-18491}"
+hash_threads=1  # portail's default; HASH_THREADS is not a knob here
 
-for tool in wrk nginx curl cmake make awk python3; do
-  command -v "${tool}" >/dev/null || {
-    echo "missing ${tool}: run scripts/setup.sh --bench" >&2
-    exit 2
-  }
-done
-for port in "${portail_port}" "${nginx_port}"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-    echo "port ${port} is already in use (set PORTAIL_PORT / NGINX_PORT)" >&2
-    exit 2
-  fi
-done
-
-tmp="$(mktemp -d /tmp/portail-requests-bench.XXXXXX)"
-chmod 755 "${tmp}"
-portail_pid=""
-nginx_pid=""
-failed=0
-
-stop_pid() {  # pid signal seconds
-  local pid="$1" sig="$2" secs="$3" i
-  [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null || return 0
-  kill "-${sig}" "${pid}" 2>/dev/null || true
-  for ((i = 0; i < secs * 10; i++)); do
-    kill -0 "${pid}" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "${pid}" 2>/dev/null && kill -KILL "${pid}" 2>/dev/null
-  wait "${pid}" 2>/dev/null || true
-}
-cleanup() {
-  set +e
-  stop_pid "${nginx_pid}" QUIT 5
-  stop_pid "${portail_pid}" TERM 15
-  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept ${tmp}"; else rm -rf "${tmp}"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-if ! { cmake -S "${root}" -B "${build}" -DPORTAIL_BUILD_TESTS=OFF -DPORTAIL_BUILD_BENCH=OFF \
-  -DCMAKE_BUILD_TYPE=Release && make -C "${build}" -j"$(nproc)" portail; } >"${tmp}/build.log" 2>&1; then
-  tail -30 "${tmp}/build.log" >&2
-  echo "build failed" >&2
-  exit 1
-fi
-bin="${build}/server/portail"
-now_us() { echo "${EPOCHREALTIME/./}"; }
+bench_require_tools wrk nginx curl cmake make awk python3
+bench_check_ports "${portail_port}" "${nginx_port}"
+bench_tmp_init portail-requests-bench
+bench_build
 
 # ---------------------------------------------------------------------------------------------
 # 1. portail with the demo town, then the data: an activity, the Martins' children enrolled, 240
 # one-day requests (200 of them pending reservations, the page measured), and one request with
 # 30 history entries (created, a decision, 28 messages).
-"${bin}" serve --data "${tmp}/data" --listen "127.0.0.1:${portail_port}" --demo \
-  --log-level warn --threads "${server_threads}" >"${tmp}/portail.out" 2>&1 &
-portail_pid=$!
-for ((i = 0; i < 600; i++)); do
-  curl -sf -o /dev/null "http://127.0.0.1:${portail_port}/healthz" && break
-  kill -0 "${portail_pid}" 2>/dev/null || { cat "${tmp}/portail.out" >&2; exit 1; }
-  sleep 0.1
-done
+bench_start_portail
 
 setup_out="$(python3 - "${portail_port}" <<'EOF'
 import datetime, json, sys, urllib.request
@@ -148,132 +91,39 @@ history_url="http://127.0.0.1:${portail_port}${history_path}"
 curl -sf --max-time 10 -H "${auth}" -o /dev/null "${history_url}"  # marks it read once
 
 # nginx serves the same bytes at the same paths (the list's query string is ignored by nginx).
-mkdir -p "${tmp}/www/api/v1/me" "${tmp}/www/api/v1/families/${family}/requests/${talk}"
-curl -sf --max-time 10 -H "${auth}" -o "${tmp}/www/api/v1/me/requests" "${list_url}"
-curl -sf --max-time 10 -H "${auth}" -o "${tmp}/www${history_path}" "${history_url}"
-chmod -R a+rX "${tmp}/www"
-python3 - "${tmp}/www/api/v1/me/requests" "${tmp}/www${history_path}" <<'EOF' || exit 1
+curl -sf --max-time 10 -H "${auth}" -o "${tmp}/list.json" "${list_url}"
+curl -sf --max-time 10 -H "${auth}" -o "${tmp}/history.json" "${history_url}"
+python3 - "${tmp}/list.json" "${tmp}/history.json" <<'EOF' || exit 1
 import json, sys
 rows = json.load(open(sys.argv[1]))["requests"]
 entries = json.load(open(sys.argv[2]))["entries"]
 assert len(rows) == 200, len(rows)
 assert len(entries) == 30, len(entries)
 EOF
-mkdir -p "${tmp}/nginx"
-{
-  [[ "${EUID}" == 0 ]] && echo "user www-data;"
-  cat <<EOF
-daemon off;
-worker_processes ${nginx_workers};
-pid ${tmp}/nginx/nginx.pid;
-error_log ${tmp}/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  types { }
-  default_type application/json;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 65;
-  keepalive_requests 100000000;
-  server {
-    listen 127.0.0.1:${nginx_port};
-    root ${tmp}/www;
-  }
-}
-EOF
-} >"${tmp}/nginx/nginx.conf"
-nginx -e "${tmp}/nginx/error.log" -p "${tmp}/nginx" -c "${tmp}/nginx/nginx.conf" \
-  >"${tmp}/nginx/stdout" 2>&1 &
-nginx_pid=$!
-nginx_list_url="http://127.0.0.1:${nginx_port}${list_path}"
+bench_start_nginx "${list_path}" "${tmp}/list.json" "${history_path}" "${tmp}/history.json"
+nginx_list_url="${nginx_url}"
 nginx_history_url="http://127.0.0.1:${nginx_port}${history_path}"
-for ((i = 0; i < 100; i++)); do
-  curl -sf -o /dev/null "${nginx_list_url}" && break
-  kill -0 "${nginx_pid}" 2>/dev/null || { cat "${tmp}/nginx/"{stdout,error.log} >&2; exit 1; }
-  sleep 0.1
-done
-for pair in "${nginx_list_url} ${tmp}/www/api/v1/me/requests" \
-  "${nginx_history_url} ${tmp}/www${history_path}"; do
-  read -r url file <<<"${pair}"
-  curl -sf --max-time 10 -o "${tmp}/check" "${url}"
-  cmp -s "${tmp}/check" "${file}" || { echo "nginx body differs for ${url}" >&2; exit 1; }
-done
 
-hz="$(getconf CLK_TCK)"
-cpu_now() {
-  local pid total=0
-  for pid in "$@"; do
-    [[ -r "/proc/${pid}/stat" ]] || continue
-    total=$((total + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/${pid}/stat")))
-  done
-  echo "${total}"
-}
-nginx_pids=()
-nginx_pids_now() { mapfile -t nginx_pids < <(echo "${nginx_pid}"; pgrep -P "${nginx_pid}" || true); }
+bench_machine_line --no-kernel
+bench_versions_line "--threads ${server_threads}"
+echo "== list body $(wc -c <"${tmp}/list.json") bytes (200 requests), history body $(wc -c <"${tmp}/history.json") bytes (30 entries)"
+bench_wrk_line ""
 
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== portail $(git -C "${root}" describe --always --dirty 2>/dev/null || echo '?') --threads ${server_threads}; $(nginx -v 2>&1 | sed 's/.*: //') worker_processes ${nginx_workers}; $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-echo "== list body $(wc -c <"${tmp}/www/api/v1/me/requests") bytes (200 requests), history body $(wc -c <"${tmp}/www${history_path}") bytes (30 entries)"
-echo "== wrk -t${wrk_threads} -c${conns} -d${duration}s --latency, same Authorization header to both"
+show_label_width=16  # this script's result lines: wider, and no machine busy column
+show_ms_width=7
+show_machine=0
 
-run=0
-result=""
-run_wrk() {  # label url seconds pids...
-  local label="$1" url="$2" secs="$3"
-  shift 3
-  run=$((run + 1))
-  local out="${tmp}/wrk.${run}.${label}.txt" c0 c1 t0 t1 line
-  c0="$(cpu_now "$@")"
-  t0="$(now_us)"
-  timeout $((secs + 30)) wrk -t"${wrk_threads}" -c"${conns}" -d"${secs}s" --latency \
-    -s "${here}/report.lua" -H "${auth}" "${url}" >"${out}" 2>&1 || true
-  t1="$(now_us)"
-  c1="$(cpu_now "$@")"
-  line="$(grep '^WRK_RESULT' "${out}" || true)"
-  if [[ -z "${line}" ]]; then
-    cat "${out}" >&2
-    result="${label} 0 0 0 0 1"
-    return
-  fi
-  result="$(awk -v label="${label}" -v line="${line}" -v c="$((c1 - c0))" -v hz="${hz}" \
-    -v wall="$((t1 - t0))" 'BEGIN {
-      n = split(line, kv, " ")
-      for (i = 2; i <= n; i++) { split(kv[i], p, "="); r[p[1]] = p[2] }
-      err = r["connect_err"] + r["read_err"] + r["write_err"] + r["timeout_err"] + r["non2xx"]
-      printf "%s %.0f %d %d %.0f %d\n", label, r["rps"], r["p50_us"], r["p99_us"],
-             100 * c / hz / (wall / 1e6), err
-    }')"
-}
-show() {
-  awk '{printf "  %-16s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  server CPU %3.0f%%%s\n",
-        $1, $2, $3 / 1000, $4 / 1000, $5, ($6 > 0 ? "  ERRORS " $6 : "")}' <<<"$1"
-  [[ "$(awk '{print $6}' <<<"$1")" == 0 ]] || failed=1
-}
-
-echo
-echo "== warm-up (2 s each, not recorded)"
-nginx_pids_now
-run_wrk warmup-nginx "${nginx_list_url}" 2 "${nginx_pids[@]}"
-run_wrk warmup-portail "${list_url}" 2 "${portail_pid}"
+bench_warmup "${nginx_list_url}" "${list_url}"
 results=()
 for ((r = 1; r <= rounds; r++)); do
-  run_wrk nginx-list "${nginx_list_url}" "${duration}" "${nginx_pids[@]}"
-  show "${result}"; results+=("${r} ${result}")
-  run_wrk portail-list "${list_url}" "${duration}" "${portail_pid}"
-  show "${result}"; results+=("${r} ${result}")
-  run_wrk nginx-history "${nginx_history_url}" "${duration}" "${nginx_pids[@]}"
-  show "${result}"; results+=("${r} ${result}")
-  run_wrk portail-history "${history_url}" "${duration}" "${portail_pid}"
-  show "${result}"; results+=("${r} ${result}")
+  measure "${r}" nginx-list "${nginx_list_url}" "${nginx_pids[@]}"
+  measure "${r}" portail-list "${list_url}" "${portail_pid}"
+  measure "${r}" nginx-history "${nginx_history_url}" "${nginx_pids[@]}"
+  measure "${r}" portail-history "${history_url}" "${portail_pid}"
 done
 
 echo
-echo "| round | server | req/s | p50 ms | p99 ms | server CPU % (of $(($(nproc) * 100))) |"
-echo "|---|---|---:|---:|---:|---:|"
-for x in "${results[@]}"; do
-  awk '{printf "| %s | %s | %.0f | %.3f | %.3f | %.0f |\n", $1, $2, $3, $4 / 1000, $5 / 1000, $6}' <<<"${x}"
-done
+bench_results_table
 printf '%s\n' "${results[@]}" | awk '
   { rps[$2] += $3; p99[$2] += $5; n[$2]++ }
   END {
