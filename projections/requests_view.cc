@@ -1,6 +1,7 @@
-// The requests view (see requests_view.h). Each request's folded state is one JSON row from
-// which every event re-renders its list row; history entries, the queue, the pending counts and
-// the read markers are rows of their own.
+// The requests view (see requests_view.h). Each request's folded state is one small JSON row of
+// counters from which every event re-renders its list row; its days, history entries (and the days
+// merged into them), the queue, the pending counts and the read markers are rows of their own, so
+// an event costs the same whatever the number of days of its request.
 #include "projections/requests_view.h"
 
 #include <algorithm>
@@ -31,6 +32,14 @@ uint64_t FromBigEndian(std::string_view bytes) {
 }
 
 std::string StateKey(std::string_view request) { return "s/" + std::string(request); }
+std::string DayPrefix(std::string_view request) { return "d/" + std::string(request) + "/"; }
+std::string DayKey(std::string_view request, std::string_view child, std::string_view activity,
+                   int day) {
+  std::string key = DayPrefix(request);
+  key.append(child).push_back('\0');
+  key.append(activity).push_back('\0');
+  return key + BigEndian(static_cast<uint64_t>(static_cast<int64_t>(day)));
+}
 std::string HistoryPrefix(std::string_view request) { return "h/" + std::string(request) + "/"; }
 std::string ListPrefix(std::string_view family) { return "l/" + std::string(family) + "/"; }
 std::string ListKey(std::string_view family, uint64_t position) {
@@ -98,26 +107,29 @@ std::string DayOutcome(schema::RequestKind kind, const schema::BookingChanged& e
 // The request's state from its days' outcomes (dossier changes keep their own status).
 std::string StateOf(const Json& state) {
   if (state["kind"] == "dossier_change") return state["status"];
-  std::map<std::string, int> n;
-  for (const auto& day : state["days"]) n[day["s"].get<std::string>()]++;
-  int live = static_cast<int>(state["days"].size()) - n["cancelled"];
+  const Json& n = state["n"];
+  int total = 0;
+  for (const auto& [outcome, count] : n.items()) total += count.get<int>();
+  auto count = [&](const char* outcome) { return n.value(outcome, 0); };
+  int live = total - count("cancelled");
   if (live == 0) return "cancelled";
-  if (n["pending"] > 0) return n["pending"] == live ? "pending" : "partly_decided";
-  if (n["accepted"] == live) return "accepted";
-  if (n["refused"] == live) return "refused";
-  if (n["waiting_list"] == live) return "waiting_list";
-  if (n["accepted"] > 0) return "partly_accepted";
+  int pending = count("pending");
+  if (pending > 0) return pending == live ? "pending" : "partly_decided";
+  if (count("accepted") == live) return "accepted";
+  if (count("refused") == live) return "refused";
+  if (count("waiting_list") == live) return "waiting_list";
+  if (count("accepted") > 0) return "partly_accepted";
   return "waiting_list";  // some waiting, the others refused
 }
 
-// Pending days per activity.
-std::map<std::string, int> PendingDays(const Json& state) {
-  std::map<std::string, int> out;
-  if (!state.is_object() || state["kind"] == "dossier_change") return out;
-  for (const auto& day : state["days"]) {
-    if (day["s"] == "pending") out[day["a"].get<std::string>()]++;
+// Adds `delta` to the count under `key` of the object `counts`, dropping it at zero.
+void AddCount(Json& counts, const std::string& key, int delta) {
+  int n = counts.value(key, 0) + delta;
+  if (n == 0) {
+    counts.erase(key);
+  } else {
+    counts[key] = n;
   }
-  return out;
 }
 
 // The list row: a header line of the filter fields, then the summary without its closing brace.
@@ -146,12 +158,7 @@ std::string ListRow(const Json& state) {
       summary["to"] = DayText(last);
       summary["weekdays"] = WeekdayNames(state["weekdays"]);
     }
-    Json counts = Json::object();
-    for (const auto& day : state["days"]) {
-      std::string s = day["s"];
-      counts[s] = counts.value(s, 0) + 1;
-    }
-    summary["days"] = counts;
+    summary["days"] = state["n"];
     from = std::to_string(first);
     to = std::to_string(last);
     for (const auto& c : state["children"]) children += c.get<std::string>() + ",";
@@ -164,6 +171,47 @@ std::string ListRow(const Json& state) {
                        std::to_string(state["at"].get<int64_t>()) + '\t' + children + '\t' +
                        updates;
   return header + '\n' + Open(summary);
+}
+
+// The list row of a reservation or absence request `state` from its previous row `old`: only
+// its state, day counts and updates change, so they are replaced in place (strings in the JSON are
+// escaped, so the first `"days":{` and `"state":"` are the keys). nullopt if `old` is not such a
+// row.
+std::optional<std::string> PatchListRow(std::string_view old, const Json& state) {
+  size_t newline = old.find('\n');
+  if (newline == std::string_view::npos) return std::nullopt;
+  std::string_view header = old.substr(0, newline);
+  std::string_view json = old.substr(newline + 1);
+  size_t tabs[7];
+  size_t from = 0;
+  for (size_t& tab : tabs) {
+    tab = header.find('\t', from);
+    if (tab == std::string_view::npos) return std::nullopt;
+    from = tab + 1;
+  }
+  constexpr std::string_view kDays = "\"days\":";
+  constexpr std::string_view kState = "\"state\":\"";
+  size_t days = json.find(kDays);
+  size_t days_end = days == std::string_view::npos ? days : json.find('}', days);
+  size_t state_at = json.find(kState);
+  size_t state_end =
+      state_at == std::string_view::npos ? state_at : json.find('"', state_at + kState.size());
+  if (days_end == std::string_view::npos || state_end == std::string_view::npos ||
+      state_at < days_end) {
+    return std::nullopt;
+  }
+  const std::string& state_name = state["state"].get_ref<const std::string&>();
+  std::string out;
+  out.reserve(old.size() + 32);
+  out.append(header.substr(0, tabs[1] + 1)).append(state_name);
+  out.append(header.substr(tabs[2], tabs[6] + 1 - tabs[2]));
+  for (const auto& u : state["updates"])
+    out.append(std::to_string(u.get<uint64_t>())).push_back(',');
+  out.push_back('\n');
+  out.append(json.substr(0, days + kDays.size())).append(Dump(state["n"]));
+  out.append(json.substr(days_end + 1, state_at + kState.size() - days_end - 1)).append(state_name);
+  out.append(json.substr(state_end));
+  return out;
 }
 
 // The header fields of a list row.
@@ -249,10 +297,27 @@ std::optional<Json> Load(const events::ViewReader& rows, std::string_view reques
 
 Json NewState(const schema::EventRecord& event, std::string id, std::string family,
               std::string kind, const flatbuffers::String* by_name) {
-  return Json{
-      {"id", std::move(id)},     {"family", std::move(family)},  {"kind", std::move(kind)},
-      {"pos", event.position()}, {"at", event.recorded_at_us()}, {"by", Person(event, by_name)},
-      {"days", Json::array()},   {"updates", Json::array()},     {"group", Json::object()}};
+  return Json{{"id", std::move(id)},          {"family", std::move(family)},
+              {"kind", std::move(kind)},      {"pos", event.position()},
+              {"at", event.recorded_at_us()}, {"by", Person(event, by_name)},
+              {"n", Json::object()},          {"p", Json::object()},
+              {"updates", Json::array()},     {"group", Json::object()}};
+}
+
+// A history entry row: "<recorded at µs>\n<offset>\n<JSON without its closing brace>" where
+// <offset> is where in the JSON its days go (just after "days":[; empty when it has none). Each day
+// is a row of its own under the entry's key, "<entry key><position 8B>", so merging a day into an
+// entry appends a row instead of rewriting the entry.
+std::string EntryRow(int64_t at_us, const Json& entry) {
+  std::string text = Open(entry);
+  std::string offset;
+  if (entry.contains("days")) {
+    // Keys are sorted and "automatic" and "by" come before "days": the first match is the key.
+    constexpr std::string_view kDays = "\"days\":[";
+    size_t found = text.find(kDays);
+    if (found != std::string::npos) offset = std::to_string(found + kDays.size());
+  }
+  return std::to_string(at_us) + '\n' + offset + '\n' + text;
 }
 
 // Adds `event`'s part to the request's history: merged into the last entry when it is of the
@@ -266,13 +331,17 @@ bool AddToHistory(events::ViewWriter& rows, Json& state, const schema::EventReco
       group.value("actor", "") == actor && !day.is_null()) {
     std::string key = HistoryPrefix(request) + BigEndian(group["key"].get<uint64_t>());
     if (auto value = rows.Get(key)) {
-      size_t newline = value->find('\n');
-      Json last = newline == std::string::npos
-                      ? Json(nullptr)
-                      : Json::parse(value->substr(newline + 1) + "}", nullptr, false);
-      if (last.is_object()) {
-        last["days"].push_back(day);
-        rows.Put(key, value->substr(0, newline + 1) + Open(last));
+      size_t at_end = value->find('\n');
+      size_t offset_end =
+          at_end == std::string::npos ? std::string::npos : value->find('\n', at_end + 1);
+      if (offset_end != std::string::npos) {
+        if (offset_end == at_end + 1) {  // no days yet: the entry gets them
+          Json last = Json::parse(value->substr(offset_end + 1) + "}", nullptr, false);
+          if (!last.is_object()) return false;
+          last["days"] = Json::array();
+          rows.Put(key, EntryRow(ToInt(std::string_view(*value).substr(0, at_end)), last));
+        }
+        rows.Put(key + BigEndian(event.position()), Dump(day));
         return false;
       }
     }
@@ -280,10 +349,9 @@ bool AddToHistory(events::ViewWriter& rows, Json& state, const schema::EventReco
   Json out = entry;
   out["position"] = event.position();
   out["type"] = type;
-  if (!day.is_null()) out["days"].push_back(day);
-  // The time apart, so reading a history parses no JSON.
-  rows.Put(HistoryPrefix(request) + BigEndian(event.position()),
-           std::to_string(event.recorded_at_us()) + '\n' + Open(out));
+  std::string key = HistoryPrefix(request) + BigEndian(event.position());
+  rows.Put(key, EntryRow(event.recorded_at_us(), out));
+  if (!day.is_null()) rows.Put(key + BigEndian(event.position()), Dump(day));
   state["group"] = {
       {"type", type}, {"at", event.recorded_at_us()}, {"actor", actor}, {"key", event.position()}};
   return true;
@@ -294,6 +362,7 @@ bool IsTown(const std::string& type) {
 }
 
 // Folds `event` into its request; returns the request's id ("" when the event is not about one).
+// `out_before` gets the request's pending days per activity before the event (null: a new request).
 std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Json* out_before,
                  Json* out_after) {
   Json state;
@@ -339,26 +408,22 @@ std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Jso
       auto loaded = Load(rows, Str(e->request_id()));
       if (!loaded) return "";
       state = std::move(*loaded);
-      *out_before = state;
+      *out_before = state["p"];
       auto kind = state["kind"] == "absence" ? schema::RequestKind::Absence
                                              : schema::RequestKind::Reservation;
       std::string outcome = DayOutcome(kind, *e);
       std::string child = Str(e->child_id());
       std::string activity = Str(e->activity_id());
-      Json* found = nullptr;
-      for (auto& d : state["days"]) {
-        if (d["c"] == child && d["a"] == activity && d["d"] == e->day()) found = &d;
+      // The day's row: "<outcome>\n<reason>".
+      std::string day_key = DayKey(Str(e->request_id()), child, activity, e->day());
+      if (auto old = rows.Get(day_key)) {
+        std::string old_outcome = old->substr(0, old->find('\n'));
+        AddCount(state["n"], old_outcome, -1);
+        if (old_outcome == "pending") AddCount(state["p"], activity, -1);
       }
-      if (found == nullptr) {
-        state["days"].push_back({{"c", child}, {"a", activity}, {"d", e->day()}});
-        found = &state["days"].back();
-      }
-      (*found)["s"] = outcome;
-      if (Str(e->reason()).empty()) {
-        found->erase("r");
-      } else {
-        (*found)["r"] = Str(e->reason());
-      }
+      AddCount(state["n"], outcome, 1);
+      if (outcome == "pending") AddCount(state["p"], activity, 1);
+      rows.Put(day_key, outcome + '\n' + Str(e->reason()));
       day = {{"child_id", child},
              {"activity_id", activity},
              {"date", DayText(e->day())},
@@ -389,7 +454,7 @@ std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Jso
       auto loaded = Load(rows, Str(e->request_id()));
       if (!loaded) return "";
       state = std::move(*loaded);
-      *out_before = state;
+      *out_before = state["p"];
       state["cancelled"] = true;
       type = "cancelled";
       entry = {{"by", Person(event, e->by_name())}, {"days", Json::array()}};
@@ -400,7 +465,7 @@ std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Jso
       auto loaded = Load(rows, Str(e->request_id()));
       if (!loaded) return "";
       state = std::move(*loaded);
-      *out_before = state;
+      *out_before = state["p"];
       type = e->from_town() ? "town_message" : "family_message";
       entry = {{"by", Person(event, e->by_name())},
                {"from_town", e->from_town()},
@@ -452,7 +517,7 @@ std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Jso
       auto loaded = Load(rows, change_id);
       if (!loaded) return "";
       state = std::move(*loaded);
-      *out_before = state;
+      *out_before = state["p"];
       state["status"] = status;
       type = status == "cancelled"    ? "cancelled"
              : status == "superseded" ? "superseded"
@@ -473,16 +538,25 @@ std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Jso
   return (*out_after)["id"].get<std::string>();
 }
 
-// Moves the pending counts of each activity from what `before` had to what `after` has.
-void Recount(events::ViewWriter& rows, const Json& before, const Json& after) {
-  auto old_days = PendingDays(before);
-  auto new_days = PendingDays(after);
+// Pending days per activity, from a request's "p" (null: none).
+std::map<std::string, int> PendingDays(const Json& pending) {
+  std::map<std::string, int> out;
+  if (!pending.is_object()) return out;
+  for (const auto& [activity, n] : pending.items()) out[activity] = n.get<int>();
+  return out;
+}
+
+// Moves the pending counts of each activity from what `old_days` had to what `new_days` has.
+void Recount(events::ViewWriter& rows, const std::map<std::string, int>& old_days,
+             const std::map<std::string, int>& new_days) {
   std::set<std::string> activities;
   for (const auto& [a, n] : old_days) activities.insert(a);
   for (const auto& [a, n] : new_days) activities.insert(a);
   for (const auto& a : activities) {
-    int old_n = old_days.contains(a) ? old_days[a] : 0;
-    int new_n = new_days.contains(a) ? new_days[a] : 0;
+    auto old_found = old_days.find(a);
+    auto new_found = new_days.find(a);
+    int old_n = old_found == old_days.end() ? 0 : old_found->second;
+    int new_n = new_found == new_days.end() ? 0 : new_found->second;
     if (old_n == new_n) continue;
     int requests = 0;
     int days = 0;
@@ -513,13 +587,21 @@ void RequestsView::Apply(const schema::EventRecord& event, events::ViewWriter& r
   std::string id = Fold(event, rows, &before, &after);
   if (id.empty()) return;
   uint64_t created = after["pos"];
-  Recount(rows, before, after);
+  auto old_days = PendingDays(before);
+  auto new_days = PendingDays(after["p"]);
+  Recount(rows, old_days, new_days);
   std::string queue_key = std::string(kQueuePrefix) + BigEndian(created);
-  bool was_queued = !PendingDays(before).empty();
-  bool queued = !PendingDays(after).empty();
+  bool was_queued = !old_days.empty();
+  bool queued = !new_days.empty();
   if (queued && !was_queued) rows.Put(queue_key, id);
   if (!queued && was_queued) rows.Delete(queue_key);
-  rows.Put(ListKey(after["family"].get<std::string>(), created), ListRow(after));
+  std::string list_key = ListKey(after["family"].get<std::string>(), created);
+  std::optional<std::string> list_row;
+  if (event.payload_type() == schema::Payload::BookingChanged) {
+    if (auto old = rows.Get(list_key)) list_row = PatchListRow(*old, after);
+  }
+  if (!list_row) list_row = ListRow(after);
+  rows.Put(list_key, *list_row);
   rows.Put(StateKey(id), Dump(after));
   if (before.is_null())
     rows.Put(IndexKey(id), after["family"].get<std::string>() + '\n' + std::to_string(created));
@@ -599,12 +681,45 @@ std::optional<RequestHistory> RequestsView::History(const events::ViewReader& ro
   if (!updates.empty()) {
     out.last_update = static_cast<uint64_t>(ToInt(updates.substr(updates.rfind(',') + 1)));
   }
-  rows.Scan(HistoryPrefix(request_id), [&](std::string_view, std::string_view entry) {
-    size_t at_end = entry.find('\n');
-    if (at_end == std::string_view::npos) return true;
-    out.entries.push_back({ToInt(entry.substr(0, at_end)), std::string(entry.substr(at_end + 1))});
+  // Entry rows, each followed by its days' rows (keys 8 bytes longer).
+  std::string prefix = HistoryPrefix(request_id);
+  std::string_view text;  // of the entry being assembled
+  size_t offset = std::string_view::npos;
+  std::string days;
+  auto finish = [&] {
+    if (out.entries.empty()) return;
+    std::string& json = out.entries.back().json;
+    if (offset == std::string_view::npos) {
+      json = std::string(text);
+    } else {
+      json.reserve(text.size() + days.size());
+      json.append(text.substr(0, offset)).append(days).append(text.substr(offset));
+    }
+  };
+  std::string entry_value;  // the entry's row, kept while its days are read
+  rows.Scan(prefix, [&](std::string_view key, std::string_view value) {
+    if (key.size() == prefix.size() + 16) {
+      if (!out.entries.empty()) {
+        if (!days.empty()) days.push_back(',');
+        days.append(value);
+      }
+      return true;
+    }
+    if (key.size() != prefix.size() + 8) return true;
+    size_t at_end = value.find('\n');
+    size_t offset_end = at_end == std::string_view::npos ? at_end : value.find('\n', at_end + 1);
+    if (offset_end == std::string_view::npos) return true;
+    finish();
+    entry_value = std::string(value.substr(offset_end + 1));
+    text = entry_value;
+    std::string_view offset_text = value.substr(at_end + 1, offset_end - at_end - 1);
+    offset = offset_text.empty() ? std::string_view::npos : static_cast<size_t>(ToInt(offset_text));
+    if (offset != std::string_view::npos && offset > text.size()) offset = text.size();
+    days.clear();
+    out.entries.push_back({ToInt(value.substr(0, at_end)), std::string()});
     return true;
   });
+  finish();
   return out;
 }
 
@@ -622,15 +737,28 @@ std::vector<QueuedRequest> RequestsView::Queue(const events::ViewReader& rows,
     if (!kind.empty() && (*state)["kind"] != kind) return true;
     bool match = activity_id.empty() && !day;
     QueuedRequest q;
-    for (const auto& d : (*state)["days"]) {
-      RequestDay rd{d["c"].get<std::string>(), d["a"].get<std::string>(), d["d"].get<int>(),
-                    d["s"].get<std::string>(), d.value("r", "")};
+    std::string prefix = DayPrefix(value);
+    rows.Scan(prefix, [&](std::string_view day_key, std::string_view day_value) {
+      std::string_view rest = day_key.substr(prefix.size());
+      size_t child_end = rest.find('\0');
+      size_t activity_end =
+          child_end == std::string_view::npos ? child_end : rest.find('\0', child_end + 1);
+      if (activity_end == std::string_view::npos || rest.size() != activity_end + 9) return true;
+      size_t newline = day_value.find('\n');
+      RequestDay rd{
+          std::string(rest.substr(0, child_end)),
+          std::string(rest.substr(child_end + 1, activity_end - child_end - 1)),
+          static_cast<int>(static_cast<int64_t>(FromBigEndian(rest.substr(activity_end + 1)))),
+          std::string(day_value.substr(0, newline)),
+          newline == std::string_view::npos ? std::string()
+                                            : std::string(day_value.substr(newline + 1))};
       if (rd.state == "pending" && (activity_id.empty() || rd.activity_id == activity_id) &&
           (!day || rd.day == *day)) {
         match = true;
       }
       q.days.push_back(std::move(rd));
-    }
+      return true;
+    });
     if (!match) return true;
     q.position = position;
     q.created_at_us = (*state)["at"].get<int64_t>();

@@ -71,9 +71,12 @@ struct PendingCount {
   int days = 0;      // their pending days of the activity
 };
 
-// Rows: "s/<request>" the folded request (JSON); "i/<request>" its family and creation position;
-// "h/<request>/<position 8B>" history entries, one per append (a decision of several days is one
-// entry), as "<recorded at µs>\n<JSON without its closing brace>"; "l/<family>/<~position 8B>" the
+// Rows: "s/<request>" the folded request (JSON: counts of days per outcome and of pending days per
+// activity, never the days); "d/<request>/<child>\0<activity>\0<day 8B>" a day's outcome and
+// reason; "i/<request>" its family and creation position; "h/<request>/<position 8B>" history
+// entries, one per append (a decision of several days is one entry), as "<recorded at µs>\n<where
+// its days go>\n<JSON without its closing brace>", each followed by its days' rows
+// "h/<request>/<position 8B><day's event position 8B>"; "l/<family>/<~position 8B>" the
 // list row (a header line of the filter fields and the update positions, then the summary),
 // inverted so a forward scan is newest first; "q/<position 8B>" pending requests, oldest first;
 // "c/<activity>" pending counts; "r/<account>/<request>" and "a/<account>" read markers.
@@ -85,6 +88,7 @@ struct PendingCount {
 class RequestsView : public events::Projection {
  public:
   std::string_view name() const override { return "requests"; }
+  uint32_t format_version() const override { return 2; }
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The requests of `families` matching `filter`, newest first, created before `before_position`
