@@ -5,37 +5,19 @@
 #include <set>
 
 #include "commands/calendar.h"
-#include "tests/support/portal.h"
+#include "tests/support/town_test.h"
 
 namespace portail::testing {
 namespace {
 
-constexpr char kPassword[] = "correct horse battery";
-constexpr char kAgentPassword[] = "agent staple battery";
+constexpr const char* kPassword = kParentPassword;
 
-commands::Day D(int year, unsigned month, unsigned day) {
-  return commands::Day(std::chrono::year{year} / std::chrono::month{month} / std::chrono::day{day});
-}
-
-class RequestsTest : public ::testing::Test {
+class RequestsTest : public TownTest {
  protected:
   void SetUp() override {
-    portal_ = std::make_unique<Portal>();
-    // Sunday 1 March 2026, 09:00 in Paris.
-    portal_->clock().Set(commands::ParisInstant(D(2026, 3, 1), 9 * 60));
-    portal_->CreateStaff("agent@mairie.fr", kAgentPassword);
-    agent_ = portal_->Login("agent@mairie.fr", kAgentPassword);
-    std::tie(family_, code_) = portal_->CreateFamily(agent_, "Famille Martin");
-    alice_ = portal_->RegisterActivateLogin("alice@example.org", kPassword, "Alice");
-    bob_ = portal_->RegisterActivateLogin("bob@example.org", kPassword, "Bob");
-    for (const auto& token : {alice_, bob_}) {
-      ASSERT_EQ(
-          portal_->Post("/api/v1/me/subscriptions", {{"subscriber_code", code_}}, Bearer(token))
-              .status,
-          201);
-    }
-    lea_ = Child(family_, "Léa");
-    hugo_ = Child(family_, "Hugo");
+    TownTest::SetUp();
+    alice_ = SubscribedParent("alice@example.org", "Alice");
+    bob_ = SubscribedParent("bob@example.org", "Bob");
   }
 
   // Submits a request as `token`; returns its id.
@@ -93,19 +75,7 @@ class RequestsTest : public ::testing::Test {
     return d;
   }
 
-  std::string Child(const std::string& family, const std::string& first_name) {
-    return portal_->AddChild(agent_, family, first_name);
-  }
-  std::string Activity(const std::string& name, int capacity, const std::string& mode = "agent",
-                       const Json& closed = Json::array()) {
-    return portal_->DefineActivity(agent_, name, capacity, mode, closed);
-  }
-  void Enrol(const std::string& family, const std::string& child, const std::string& activity) {
-    portal_->Enrol(agent_, family, child, activity);
-  }
-
-  std::unique_ptr<Portal> portal_;
-  std::string agent_, family_, code_, alice_, bob_, lea_, hugo_;
+  std::string alice_, bob_;
 };
 
 TEST_F(RequestsTest, EachParentHasTheirOwnUnreadCountAndOpeningTheHistoryClearsOnlyTheirs) {
