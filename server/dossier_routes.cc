@@ -216,8 +216,12 @@ void DossierRoutes::GetDossier(Request& request, Reply reply) {
 }
 
 void DossierRoutes::GetBank(Request& request, Reply reply) {
-  auto allowed = Writer(request, reply);
+  auto allowed = Reader(request, reply);
   if (!allowed) return;
+  if (allowed->access == Access::kAuditor) {
+    return reply(ErrorResponse(ErrorCode::kForbidden,
+                               "bank details are shown only to the family and the town's agents"));
+  }
   auto bank = projections::DossierView::BankSection(dossiers(), request.Param("family_id"),
                                                     request.Param("member_id"));
   if (!bank) return reply(ErrorResponse(ErrorCode::kNotFound, "no such guardian in this family"));

@@ -1,6 +1,10 @@
 // Activities, enrolments, requests and the town's answers (see docs/openapi.yaml).
 #include "server/planning_routes.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
 #include "commands/planning.h"
 #include "server/family_access.h"
 #include "server/handler_support.h"
@@ -74,7 +78,10 @@ commands::NoticeRule ReadNotice(JsonInput& input, std::string_view name) {
                     std::isdigit(static_cast<unsigned char>(at[3])) &&
                     std::isdigit(static_cast<unsigned char>(at[4]));
       int minutes = digits ? std::stoi(at.substr(0, 2)) * 60 + std::stoi(at.substr(3)) : -1;
-      if (!digits || std::stoi(at.substr(3)) > 59 || minutes > 24 * 60) return problem(), rule;
+      if (!digits || std::stoi(at.substr(3)) > 59 || minutes > 24 * 60) {
+        problem();
+        return rule;
+      }
       rule.at_minutes = minutes;
     } else {
       problem();
