@@ -33,10 +33,23 @@ set -e
 echo "auditor staple battery" | "$portail" admin add-agent audit@mairie.test --role auditor \
   --data "$dir/data" >/dev/null || fail "auditor"
 
-port=$((20000 + RANDOM % 20000))
-"$portail" serve --data "$dir/data" --listen "127.0.0.1:$port" --log-level warn >/dev/null 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+# A port below Linux's ephemeral range (32768+), where the other tests' servers listen; a new
+# one if it is taken. Up to 30 s to start: CI runs this beside other tests on two cores.
+up=
+for _ in 1 2 3; do
+  port=$((20000 + RANDOM % 12000))
+  "$portail" serve --data "$dir/data" --listen "127.0.0.1:$port" --log-level warn \
+    >"$dir/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 600); do
+    curl -s "http://127.0.0.1:$port/healthz" >/dev/null && up=1 && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [[ -n "$up" ]] && break
+  wait "$server_pid" 2>/dev/null || true
+done
+[[ -n "$up" ]] || fail "the server did not start: $(cat "$dir/server.log")"
 login=$(curl -s -X POST "http://127.0.0.1:$port/api/v1/sessions" -H 'Content-Type: application/json' \
   -d '{"email":"agnes@mairie.test","password":"agent staple battery"}')
 [[ "$login" == *'"role":"agent"'* ]] || fail "agent login: $login"
@@ -44,6 +57,6 @@ login=$(curl -s -X POST "http://127.0.0.1:$port/api/v1/sessions" -H 'Content-Typ
   -d '{"email":"audit@mairie.test","password":"auditor staple battery"}')
 [[ "$login" == *'"role":"auditor"'* ]] || fail "auditor login: $login"
 kill -TERM "$server_pid"
-wait "$server_pid" || fail "server did not stop cleanly"
+wait "$server_pid" || fail "server did not stop cleanly: $(cat "$dir/server.log")"
 server_pid=
 echo "1 passed, 0 failed"
