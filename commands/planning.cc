@@ -263,16 +263,13 @@ Result<Decision> ChangeEnrolment::Decide(const States& states, Micros) const {
   return decision;
 }
 
-std::vector<Day> SubmitRequest::Days(const std::string&) const {
-  return DaysInRange(from, to, weekdays);
-}
-
 std::vector<std::string> SubmitRequest::Streams() const {
   std::vector<std::string> streams = {RequestStream(request_id), DossierStream(family_id)};
   for (const auto& c : children) streams.push_back(ChildStream(c));
+  std::vector<Day> days = Days();
   for (const auto& a : activities) {
     streams.push_back(ActivityStream(a));
-    for (Day day : Days(a)) streams.push_back(SlotStream(a, day));
+    for (Day day : days) streams.push_back(SlotStream(a, day));
   }
   return streams;
 }
@@ -293,6 +290,7 @@ Result<Decision> SubmitRequest::Decide(const States& states, Micros now) const {
   SlotChanges changes(states, family_id, by_name);
   SubmitReply reply;
   schema::RequestSubmittedT submitted;
+  std::vector<Day> days = Days();
   for (const auto& a : activities) {
     const auto* activity = states.As<ActivityState>(ActivityStream(a));
     if (!activity->exists) {
@@ -300,7 +298,7 @@ Result<Decision> SubmitRequest::Decide(const States& states, Micros now) const {
                                    {{"activities", a + " is not an activity"}}));
     }
     const ActivityRules& rules = activity->rules;
-    for (Day day : Days(a)) {
+    for (Day day : days) {
       if ((rules.calendar.weekdays & WeekdayBit(day)) == 0) continue;  // never runs that day
       for (const auto& c : children) {
         BookingKey key{c, a, day};

@@ -151,8 +151,9 @@ class SubmitRequest : public Command {
   std::string by_name;
   std::vector<std::string> Streams() const override;
   Result<Decision> Decide(const States& states, Micros now) const override;
-  // The days of the range on the weekdays asked that `activity` may run on.
-  std::vector<Day> Days(const std::string& activity_id) const;
+  // The days of the range on the weekdays asked (for every activity: the streams must be known
+  // before the activities' own weekdays are).
+  std::vector<Day> Days() const { return DaysInRange(from, to, weekdays); }
 };
 
 enum class Outcome { kAccept, kRefuse, kWaitingList };

@@ -10,6 +10,7 @@
 #include "events/stored_event.h"
 #include "events/time_text.h"
 #include "projections/accounts_view.h"
+#include "projections/json_row.h"
 #include "schemas/dossier_catalogue.h"
 
 namespace portail::projections {
@@ -350,11 +351,7 @@ Json Fold(Json& state, const schema::EventRecord& event) {
 }
 
 std::optional<Json> LoadState(const events::ViewReader& rows, std::string_view family) {
-  auto value = rows.Get(StateKey(family));
-  if (!value) return std::nullopt;
-  Json state = Json::parse(*value, nullptr, false);
-  if (state.is_discarded()) return std::nullopt;
-  return state;
+  return JsonRow(rows.Get(StateKey(family)));
 }
 
 bool IsDossierEvent(schema::Payload type) {
@@ -379,10 +376,7 @@ void DossierView::Apply(const schema::EventRecord& event, events::ViewWriter& ro
   if (!IsDossierEvent(event.payload_type())) return;
   std::string family(StreamEntityId(Str(event.stream_id())));
   Json state = Json{{"version", 0}, {"members", Json::array()}, {"changes", Json::object()}};
-  if (auto value = rows.Get(StateKey(family))) {
-    Json parsed = Json::parse(*value, nullptr, false);
-    if (!parsed.is_discarded()) state = std::move(parsed);
-  }
+  if (auto parsed = JsonRow(rows.Get(StateKey(family)))) state = std::move(*parsed);
   Json entry = Fold(state, event);
   state["version"] = event.stream_version();
   // The agents' queue follows each change's status.

@@ -13,6 +13,7 @@
 
 #include "events/stored_event.h"
 #include "projections/accounts_view.h"
+#include "projections/json_row.h"
 
 namespace portail::projections {
 namespace {
@@ -279,20 +280,10 @@ void RaiseMarker(events::ViewWriter& rows, const std::string& key, uint64_t posi
   rows.Put(key, BigEndian(position));
 }
 
-std::optional<Json> Load(events::ViewWriter& rows, const std::string& request) {
-  auto value = rows.Get(StateKey(request));
-  if (!value) return std::nullopt;
-  Json state = Json::parse(*value, nullptr, false);
-  if (state.is_discarded()) return std::nullopt;
-  return state;
-}
-
-std::optional<Json> Load(const events::ViewReader& rows, std::string_view request) {
-  auto value = rows.Get(StateKey(request));
-  if (!value) return std::nullopt;
-  Json state = Json::parse(*value, nullptr, false);
-  if (state.is_discarded()) return std::nullopt;
-  return state;
+// A request's summary state, from a writer (during Apply) or a reader.
+template <class Rows>
+std::optional<Json> Load(Rows& rows, std::string_view request) {
+  return JsonRow(rows.Get(StateKey(request)));
 }
 
 Json NewState(const schema::EventRecord& event, std::string id, std::string family,

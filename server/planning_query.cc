@@ -13,8 +13,8 @@
 #include <unordered_map>
 
 #include "commands/planning_rules.h"
-#include "projections/families_view.h"
 #include "projections/planning_view.h"
+#include "server/family_access.h"
 #include "server/json.h"
 
 namespace portail::server {
@@ -368,12 +368,9 @@ void PlanningQuery::Add(Router& router) {
 }
 
 void PlanningQuery::GetPlanning(Request& request, Reply reply) {
-  auto caller = auth_->Authenticate(request);
-  if (!caller) return reply(ErrorResponse(caller.error()));
+  auto allowed = ReadAccess(*auth_, request, *services_.store);
+  if (!allowed) return reply(ErrorResponse(allowed.error()));
   std::string family(request.Param("family_id"));
-  if (!caller->is_agent() && !caller->is_auditor() && !caller->SubscribedTo(family)) {
-    return reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
-  }
   Micros now = services_.clock->Now();
   auto query = ParsePlanningRequest(request, now);
   if (!query) return reply(ErrorResponse(query.error()));
@@ -407,9 +404,6 @@ void PlanningQuery::GetPlanning(Request& request, Reply reply) {
     }
   }
 
-  if (!projections::FamiliesView::Family(*services_.store->View("families"), family)) {
-    return reply(ErrorResponse(ErrorCode::kNotFound, "no such family"));
-  }
   auto [family_version, activities_version] = read_versions();
   auto rendered = Render(rows, family, *query, now);
   if (!rendered) return reply(ErrorResponse(rendered.error()));

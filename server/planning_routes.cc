@@ -173,6 +173,20 @@ Json ActivityJson(const commands::ActivityRules& a) {
               {"mode", a.automatic ? "automatic" : "agent"}};
 }
 
+// The dates and weekdays of an enrolment (POST and PUT bodies).
+void ReadEnrolment(JsonInput& input, commands::Enrolment* enrolment) {
+  enrolment->from = ReadDay(input, "from");
+  enrolment->to = ReadDay(input, "to");
+  enrolment->weekdays = ReadWeekdays(input, "weekdays", commands::kMondayToFriday);
+}
+
+Json EnrolmentJson(const commands::Enrolment& enrolment) {
+  return Json{{"id", enrolment.id},
+              {"from", commands::FormatDay(enrolment.from)},
+              {"to", commands::FormatDay(enrolment.to)},
+              {"weekdays", commands::WeekdayNames(enrolment.weekdays)}};
+}
+
 Json LineJson(const commands::BookingKey& key) {
   return Json{{"child_id", key.child_id},
               {"activity_id", key.activity_id},
@@ -236,21 +250,16 @@ void PlanningRoutes::Enrol(Request& request, Reply reply) {
   if (!Ok(input, reply)) return;
   auto command = std::make_unique<commands::EnrolChild>();
   command->enrolment.activity_id = input->String("activity_id", 1, 64);
-  command->enrolment.from = ReadDay(*input, "from");
-  command->enrolment.to = ReadDay(*input, "to");
-  command->enrolment.weekdays = ReadWeekdays(*input, "weekdays", commands::kMondayToFriday);
+  ReadEnrolment(*input, &command->enrolment);
   if (auto ok = input->Finish(); !ok) return reply(ErrorResponse(ok.error()));
   command->actor = ActorOf(*caller);
   command->by_name = NameOf(*caller);
   command->family_id = std::string(request.Param("family_id"));
   command->child_id = std::string(request.Param("child_id"));
   command->enrolment.id = RandomId();
-  Json body{{"id", command->enrolment.id},
-            {"child_id", command->child_id},
-            {"activity_id", command->enrolment.activity_id},
-            {"from", commands::FormatDay(command->enrolment.from)},
-            {"to", commands::FormatDay(command->enrolment.to)},
-            {"weekdays", commands::WeekdayNames(command->enrolment.weekdays)}};
+  Json body = EnrolmentJson(command->enrolment);
+  body["child_id"] = command->child_id;
+  body["activity_id"] = command->enrolment.activity_id;
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
                   [body](commands::CommandOutcome&) { return JsonResponse(201, body); });
 }
@@ -261,18 +270,13 @@ void PlanningRoutes::ChangeEnrolment(Request& request, Reply reply) {
   auto input = JsonInput::FromRequest(request);
   if (!Ok(input, reply)) return;
   auto command = std::make_unique<commands::ChangeEnrolment>();
-  command->enrolment.from = ReadDay(*input, "from");
-  command->enrolment.to = ReadDay(*input, "to");
-  command->enrolment.weekdays = ReadWeekdays(*input, "weekdays", commands::kMondayToFriday);
+  ReadEnrolment(*input, &command->enrolment);
   if (auto ok = input->Finish(); !ok) return reply(ErrorResponse(ok.error()));
   command->actor = ActorOf(*caller);
   command->by_name = NameOf(*caller);
   command->child_id = std::string(request.Param("child_id"));
   command->enrolment.id = std::string(request.Param("enrolment_id"));
-  Json body{{"id", command->enrolment.id},
-            {"from", commands::FormatDay(command->enrolment.from)},
-            {"to", commands::FormatDay(command->enrolment.to)},
-            {"weekdays", commands::WeekdayNames(command->enrolment.weekdays)}};
+  Json body = EnrolmentJson(command->enrolment);
   ExecuteAndReply(*services_.bus, std::move(command), std::move(reply),
                   [body](commands::CommandOutcome&) { return JsonResponse(200, body); });
 }

@@ -9,39 +9,14 @@
 #include "commands/calendar.h"
 #include "commands/command.h"
 #include "commands/planning_rules.h"
+#include "tests/support/memory_rows.h"
 
 namespace portail::projections {
 namespace {
 
 using commands::MakePayload;
 
-// A view's rows in memory, written and read like the store's.
-class MemoryRows : public events::ViewWriter, public events::ViewReader {
- public:
-  void Put(std::string_view key, std::string_view value) override {
-    rows_[std::string(key)] = std::string(value);
-  }
-  void Delete(std::string_view key) override { rows_.erase(std::string(key)); }
-  std::optional<std::string> Get(std::string_view key) override {
-    return std::as_const(*this).Get(key);
-  }
-  std::optional<std::string> Get(std::string_view key) const override {
-    auto found = rows_.find(std::string(key));
-    if (found == rows_.end()) return std::nullopt;
-    return found->second;
-  }
-  void Scan(std::string_view prefix,
-            const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    for (auto it = rows_.lower_bound(std::string(prefix)); it != rows_.end(); ++it) {
-      if (!std::string_view(it->first).starts_with(prefix)) break;
-      if (!fn(it->first, it->second)) break;
-    }
-  }
-  size_t size() const { return rows_.size(); }
-
- private:
-  std::map<std::string, std::string> rows_;
-};
+using portail::testing::MemoryRows;
 
 int Day(std::string_view text) { return commands::DaysOf(*commands::ParseDay(text)); }
 

@@ -13,6 +13,7 @@
 #include "events/view_rebuild.h"
 #include "projections/registry.h"
 #include "tests/replay/town.h"
+#include "tests/support/memory_rows.h"
 #include "tests/support/notes.h"
 #include "tests/support/temp_dir.h"
 
@@ -24,25 +25,7 @@ using portail::testing::TempDir;
 using Rows = std::map<std::string, std::string>;
 
 // A view held in memory, for the digest's own tests.
-class MapRows : public ViewReader {
- public:
-  explicit MapRows(std::map<std::string, std::string> rows) : rows_(std::move(rows)) {}
-  std::optional<std::string> Get(std::string_view key) const override {
-    auto found = rows_.find(std::string(key));
-    if (found == rows_.end()) return std::nullopt;
-    return found->second;
-  }
-  void Scan(std::string_view prefix,
-            const std::function<bool(std::string_view, std::string_view)>& fn) const override {
-    for (auto it = rows_.lower_bound(std::string(prefix)); it != rows_.end(); ++it) {
-      if (!std::string_view(it->first).starts_with(prefix)) break;
-      if (!fn(it->first, it->second)) break;
-    }
-  }
-
- private:
-  std::map<std::string, std::string> rows_;
-};
+using MapRows = portail::testing::MemoryRows;
 
 class ReplayTest : public ::testing::Test {
  protected:
