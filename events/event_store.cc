@@ -756,6 +756,13 @@ Result<std::vector<StoredEvent>> EventStore::ReadAll(uint64_t from_position, siz
 
 Status EventStore::ScanAll(uint64_t from_position,
                            const std::function<bool(const schema::EventRecord&)>& fn) const {
+  return ScanRecords(from_position, [&fn](std::string_view record) {
+    return fn(*flatbuffers::GetRoot<schema::EventRecord>(record.data()));
+  });
+}
+
+Status EventStore::ScanRecords(uint64_t from_position,
+                               const std::function<bool(std::string_view record)>& fn) const {
   const Impl& im = *impl_;
   if (im.db == nullptr) return Fail(ErrorCode::kUnavailable, "the event store is closed");
   rocksdb::ReadOptions ro;
@@ -763,7 +770,7 @@ Status EventStore::ScanAll(uint64_t from_position,
   ro.fill_cache = false;  // a full scan would only evict the hot blocks
   std::unique_ptr<rocksdb::Iterator> it(im.db->NewIterator(ro, im.events));
   for (it->Seek(EncodeBigEndian64(std::max<uint64_t>(from_position, 1))); it->Valid(); it->Next()) {
-    if (!fn(*flatbuffers::GetRoot<schema::EventRecord>(it->value().data()))) break;
+    if (!fn(std::string_view(it->value().data(), it->value().size()))) break;
   }
   if (!it->status().ok()) return std::unexpected(FromRocks(it->status(), "reading the log"));
   return {};

@@ -107,6 +107,9 @@ class EventStore {
   // The record is valid only during the call.
   Status ScanAll(uint64_t from_position,
                  const std::function<bool(const schema::EventRecord&)>& fn) const;
+  // ScanAll() handing over each record's bytes (a flatbuffer EventRecord), e.g. to copy them.
+  Status ScanRecords(uint64_t from_position,
+                     const std::function<bool(std::string_view record)>& fn) const;
 
   // The positions a command id appended, or nullopt when it was never applied.
   Result<std::optional<std::vector<uint64_t>>> CommandPositions(std::string_view command_id) const;

@@ -79,6 +79,11 @@ inline std::string Str(const flatbuffers::String* s) {
   return s == nullptr ? std::string() : s->str();
 }
 
+// The same without a copy, valid while the record is.
+inline std::string_view StrView(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : s->string_view();
+}
+
 // The wire name of an event type, e.g. "OperatorNote".
 inline std::string_view EventTypeName(schema::Payload type) {
   return schema::EnumNamePayload(type);

@@ -19,22 +19,39 @@ void AddField(crypto_generichash_state& state, std::string_view bytes) {
                             bytes.size());
 }
 
+crypto_generichash_state& State(unsigned char* bytes) {
+  return *reinterpret_cast<crypto_generichash_state*>(bytes);
+}
+
 }  // namespace
 
-std::string ViewDigest(const ViewReader& rows) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
-  rows.Scan("", [&state](std::string_view key, std::string_view value) {
-    AddField(state, key);
-    AddField(state, value);
-    return true;
-  });
+ViewDigester::ViewDigester() {
+  static_assert(sizeof(state_) >= sizeof(crypto_generichash_state) &&
+                alignof(ViewDigester) >= alignof(crypto_generichash_state));
+  crypto_generichash_init(&State(state_), nullptr, 0, 32);
+}
+
+void ViewDigester::Add(std::string_view key, std::string_view value) {
+  AddField(State(state_), key);
+  AddField(State(state_), value);
+}
+
+std::string ViewDigester::Finish() {
   std::array<unsigned char, 32> hash;
-  crypto_generichash_final(&state, hash.data(), hash.size());
+  crypto_generichash_final(&State(state_), hash.data(), hash.size());
   std::string hex(hash.size() * 2 + 1, '\0');
   sodium_bin2hex(hex.data(), hex.size(), hash.data(), hash.size());
   hex.pop_back();
   return hex;
+}
+
+std::string ViewDigest(const ViewReader& rows) {
+  ViewDigester digester;
+  rows.Scan("", [&digester](std::string_view key, std::string_view value) {
+    digester.Add(key, value);
+    return true;
+  });
+  return digester.Finish();
 }
 
 }  // namespace portail::events

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "events/projection.h"
 
@@ -11,5 +12,17 @@ namespace portail::events {
 // big-endian length and its bytes; the checkpoint row is left out. Two views have the same
 // digest exactly when they hold the same rows.
 std::string ViewDigest(const ViewReader& rows);
+
+// ViewDigest() of rows given one by one, in key order, checkpoint row left out.
+class ViewDigester {
+ public:
+  ViewDigester();
+  void Add(std::string_view key, std::string_view value);
+  std::string Finish();
+
+ private:
+  // libsodium's crypto_generichash_state, kept opaque here (checked in view_digest.cc).
+  alignas(64) unsigned char state_[384];
+};
 
 }  // namespace portail::events

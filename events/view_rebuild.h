@@ -1,9 +1,13 @@
-// Rebuilding a view from the whole log into a fresh directory of its own, beside the live store.
+// Rebuilding views from the whole log, each into a fresh directory of its own, beside the live
+// store: one scan of the log feeds every view, each on a thread of its own, and each view's rows
+// are folded in memory and written out as sorted table files.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "events/error.h"
 #include "events/event_store.h"
@@ -11,27 +15,48 @@
 
 namespace portail::events {
 
-// What RebuildView() did.
+// What a rebuild did for one view.
 struct RebuildReport {
   uint64_t events_applied = 0;
   uint64_t checkpoint = 0;  // the last position applied (0 for an empty log)
-  double seconds = 0;       // creating the directory, applying, the final sync; not the digest
+  double seconds = 0;       // from the start of the rebuild until the view's rows were on disk
+                            // (creating the directory, applying, writing, syncing); not the digest
+  uint64_t spills = 0;      // table files written before the end, when rows outgrew the memory
   std::string digest;       // ViewDigest() of the rebuilt rows
 };
 
-// Applies every event of `source` up to its head (as seen when the call starts) through
-// `projection` into a new RocksDB at `out_dir` holding one column family "view.<name>" and its
-// checkpoint, written in unsynced batches and synced at the end. `progress(done, total)` is
-// called after each batch and once at the end; it may be empty. Errors: kAlreadyExists when
-// `out_dir` exists (nothing is touched), kIoError when reading or writing fails (what was written
-// stays in `out_dir`, for the caller to remove). Each key's last write of a batch is written once
-// (the batch reads its own writes first). `source` is only read; it may be a read-only store
-// beside a running server. Not thread-safe for one `projection`.
+// One view to rebuild: `projection` (a fresh object, used by the rebuild only) into `out_dir`.
+struct RebuildTarget {
+  Projection* projection = nullptr;
+  std::string out_dir;
+};
+
+struct RebuildOptions {
+  // The rows one view keeps in memory (keys, values and bookkeeping, approximately). Past it, the
+  // rows are written out as a sorted table file and later reads of them go to disk.
+  uint64_t memory_per_view = uint64_t{512} << 20;
+};
+
+// Applies every event of `source` up to its head (as seen when the call starts) through each
+// target's projection into a new RocksDB at its `out_dir` holding one column family
+// "view.<name>" and its checkpoint. The log is scanned once; each view applies it on a thread of
+// its own into an in-memory table of its rows (reads see the view's own earlier writes, as the
+// same Apply() sees them inline); the rows are then written in key order as a table file, synced
+// and ingested. `progress(done, total)` is called from the calling thread as the slowest view
+// advances and once at the end; it may be empty. Errors: kInvalid for an empty or repeated
+// target, kAlreadyExists when an `out_dir` exists (nothing is touched), kIoError when reading or
+// writing fails (what was written stays in the directories, for the caller to remove). `source`
+// is only read; it may be a read-only store beside a running server. Reports are in target order.
+Result<std::vector<RebuildReport>> RebuildViews(
+    const EventStore& source, std::span<const RebuildTarget> targets, const RebuildOptions& options,
+    const std::function<void(uint64_t done, uint64_t total)>& progress);
+
+// RebuildViews() of one view with the default options.
 Result<RebuildReport> RebuildView(
     const EventStore& source, Projection& projection, const std::string& out_dir,
     const std::function<void(uint64_t done, uint64_t total)>& progress);
 
-// The digest of the view `name` rebuilt at `dir` by RebuildView() (opened read-only).
+// The digest of the view `name` rebuilt at `dir` by RebuildViews() (opened read-only).
 // kNotFound when there is no such rebuilt view.
 Result<std::string> DigestOfRebuiltView(const std::string& dir, std::string_view name);
 

@@ -13,13 +13,18 @@ namespace portail::projections {
 namespace {
 
 using events::Str;
+using events::StrView;
 
 constexpr std::string_view kActivitiesVersionKey = "g";
 constexpr std::string_view kActivityPrefix = "a/";
 
+// Appends the last `bytes` bytes of `v`, big-endian.
+void AppendBigEndian(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
 std::string BigEndian(uint64_t v, int bytes) {
-  std::string out(bytes, '\0');
-  for (int i = bytes - 1; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  std::string out;
+  AppendBigEndian(out, v, bytes);
   return out;
 }
 uint64_t FromBigEndian(std::string_view bytes) {
@@ -32,11 +37,16 @@ std::string DayBytes(int day) { return BigEndian(static_cast<uint32_t>(day) ^ 0x
 int DayFromBytes(std::string_view bytes) {
   return static_cast<int>(static_cast<uint32_t>(FromBigEndian(bytes.substr(0, 4))) ^ 0x80000000u);
 }
-// The calendar month of `day` as 2 bytes that sort as the months do.
-std::string MonthBytes(int day) {
+// Appends the calendar month of `day` as 2 bytes that sort as the months do.
+void AppendMonth(std::string& out, int day) {
   std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(day))};
   int month = static_cast<int>(ymd.year()) * 12 + static_cast<int>(unsigned(ymd.month())) - 1;
-  return BigEndian(static_cast<uint64_t>(std::clamp(month, 0, 0xffff)), 2);
+  AppendBigEndian(out, static_cast<uint64_t>(std::clamp(month, 0, 0xffff)), 2);
+}
+std::string MonthBytes(int day) {
+  std::string out;
+  AppendMonth(out, day);
+  return out;
 }
 // The first day of the month after `day`'s.
 int NextMonth(int day) {
@@ -59,11 +69,21 @@ std::string ChildKey(std::string_view family, std::string_view child) {
 std::string CellPrefix(std::string_view family, std::string_view child) {
   return "d/" + std::string(family) + "/" + std::string(child) + "/";
 }
+// Built in one buffer: a booking writes one per event.
 std::string CellKey(std::string_view family, std::string_view child, int day,
                     std::string_view activity) {
-  return CellPrefix(family, child) + MonthBytes(day) + DayBytes(day) + std::string(activity);
+  std::string key;
+  key.reserve(2 + family.size() + 1 + child.size() + 1 + 6 + activity.size());
+  key.append("d/").append(family).append("/").append(child).append("/");
+  AppendMonth(key, day);
+  AppendBigEndian(key, static_cast<uint32_t>(day) ^ 0x80000000u, 4);  // as DayBytes()
+  return key.append(activity);
 }
-std::string VersionKey(std::string_view family) { return "v/" + std::string(family); }
+std::string VersionKey(std::string_view family) {
+  std::string key;
+  key.reserve(2 + family.size());
+  return key.append("v/").append(family);
+}
 
 // Enrolment: from (4) to (4) weekdays (1) activity id.
 std::string EncodeEnrolment(std::string_view activity, int from, int to, uint8_t weekdays) {
@@ -103,7 +123,10 @@ std::optional<ChildRow> DecodeChild(std::string_view value) {
 // Cell: state (1) request id '\0' reason.
 std::string EncodeCell(schema::BookingState state, std::string_view request,
                        std::string_view reason) {
-  return static_cast<char>(state) + std::string(request) + '\0' + std::string(reason);
+  std::string out;
+  out.reserve(1 + request.size() + 1 + reason.size());
+  out.push_back(static_cast<char>(state));
+  return out.append(request).append(1, '\0').append(reason);
 }
 
 PlanningNotice NoticeOf(const schema::Notice* notice) {
@@ -242,12 +265,13 @@ void PlanningView::Apply(const schema::EventRecord& event, events::ViewWriter& r
     }
     case schema::Payload::BookingChanged: {
       const auto* e = event.payload_as_BookingChanged();
-      std::string family = Str(e->family_id());
-      std::string key = CellKey(family, Str(e->child_id()), e->day(), Str(e->activity_id()));
+      std::string_view family = StrView(e->family_id());
+      std::string key =
+          CellKey(family, StrView(e->child_id()), e->day(), StrView(e->activity_id()));
       if (e->state() == schema::BookingState::None) {
         rows.Delete(key);
       } else {
-        rows.Put(key, EncodeCell(e->state(), Str(e->request_id()), Str(e->reason())));
+        rows.Put(key, EncodeCell(e->state(), StrView(e->request_id()), StrView(e->reason())));
       }
       Touch(rows, family, event.position());
       return;

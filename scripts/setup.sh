@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake ccache pkg-config git clang-format
   libboost-dev librocksdb-dev libflatbuffers-dev flatbuffers-compiler
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev libsodium-dev
-  nlohmann-json3-dev libcli11-dev libhowardhinnant-date-dev libcurl4-openssl-dev
+  nlohmann-json3-dev libcli11-dev libhowardhinnant-date-dev libcurl4-openssl-dev libabsl-dev
   python3 python3-aiosmtpd curl tzdata
 )
 # Benchmarks only (nginx for side-by-side HTTP figures, wrk for load); installed with --bench.

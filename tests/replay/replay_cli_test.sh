@@ -37,7 +37,8 @@ out=$("$replay" rebuild --data "$dir/data" --out "$dir/rebuilt" --all) || fail "
 [[ $(grep -c '^  equal$' <<<"$out") -eq $view_count ]] || fail "rebuild digests: $out"
 [[ "$out" == *"accounts: 388 events in"*"events/s)"* ]] || fail "rebuild figures: $out"
 [[ "$out" == *"rebuilt digest $accounts_digest"* ]] || fail "rebuilt accounts digest: $out"
-[[ "$out" == *"accounts: 100% (388/388 events"* ]] || fail "rebuild progress: $out"
+[[ "$out" == *"views: 100% (388/388 events"* ]] || fail "rebuild progress: $out"
+[[ "$out" == *"rebuilding $view_count view(s) into"* ]] || fail "rebuild heading: $out"
 for view in $views; do
   [[ -f "$dir/rebuilt/$view/CURRENT" ]] || fail "no rebuilt $view"
 done

@@ -268,7 +268,7 @@ std::string Timestamp() {
 }
 
 int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<std::string>& names,
-            bool all) {
+            bool all, uint64_t memory_mb) {
   auto views = Choose(names, all);
   if (!views) return Report(views.error());
   auto store = OpenReadOnly(data_dir, views->all);
@@ -280,33 +280,46 @@ int Rebuild(const std::string& data_dir, std::string out_dir, const std::vector<
     return Report(portail::Error(portail::ErrorCode::kIoError,
                                  "cannot create " + out_dir + ": " + ec.message()));
   }
-  std::printf("rebuilding into %s, log head %llu\n", out_dir.c_str(),
-              static_cast<unsigned long long>((*store)->HeadPosition()));
-  bool all_equal = true;
+  std::printf("rebuilding %zu view(s) into %s, log head %llu\n", views->chosen.size(),
+              out_dir.c_str(), static_cast<unsigned long long>((*store)->HeadPosition()));
+  // Fresh projection objects: the rebuild shares nothing with the live views' readers.
+  std::vector<std::unique_ptr<events::Projection>> fresh;
+  std::vector<events::RebuildTarget> targets;
   for (events::Projection* p : views->chosen) {
-    std::string name(p->name());
+    fresh.push_back(projections::MakeView(p->name()));
+    targets.push_back({fresh.back().get(), out_dir + "/" + std::string(p->name())});
+  }
+  events::RebuildOptions options;
+  options.memory_per_view = memory_mb << 20;
+  Progress progress(targets.size() == 1 ? std::string(targets[0].projection->name()) : "views");
+  auto reports =
+      events::RebuildViews(**store, targets, options,
+                           [&progress](uint64_t done, uint64_t total) { progress(done, total); });
+  progress.Finish();
+  if (!reports) return Report(reports.error());
+  bool all_equal = true;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    std::string name(targets[i].projection->name());
+    const events::RebuildReport& report = (*reports)[i];
+    double rate = report.seconds > 0 ? report.events_applied / report.seconds : 0;
+    std::printf("%s: %llu events in %.2fs (%.0f events/s)", name.c_str(),
+                static_cast<unsigned long long>(report.events_applied), report.seconds, rate);
+    if (report.spills > 0) {
+      std::printf(", rows written out %llu time(s) before the end (--memory-mb)",
+                  static_cast<unsigned long long>(report.spills));
+    }
+    std::printf("\n");
     // An absent live view is rebuilt all the same (swap puts it in place); nothing to compare.
     const events::ViewReader* live = (*store)->View(name);
-    // A fresh projection object: the rebuild shares nothing with the live view's reader.
-    std::unique_ptr<events::Projection> fresh = projections::MakeView(name);
-    Progress progress(name);
-    auto report =
-        events::RebuildView(**store, *fresh, out_dir + "/" + name,
-                            [&progress](uint64_t done, uint64_t total) { progress(done, total); });
-    progress.Finish();
-    if (!report) return Report(report.error());
-    double rate = report->seconds > 0 ? report->events_applied / report->seconds : 0;
-    std::printf("%s: %llu events in %.2fs (%.0f events/s)\n", name.c_str(),
-                static_cast<unsigned long long>(report->events_applied), report->seconds, rate);
     if (live == nullptr) {
-      std::printf("  rebuilt digest %s\n  live view      absent (%s)\n", report->digest.c_str(),
+      std::printf("  rebuilt digest %s\n  live view      absent (%s)\n", report.digest.c_str(),
                   kAbsentView);
       continue;
     }
     std::string live_digest = events::ViewDigest(*live);
-    bool equal = live_digest == report->digest;
+    bool equal = live_digest == report.digest;
     all_equal = all_equal && equal;
-    std::printf("  rebuilt digest %s\n  live digest    %s\n  %s\n", report->digest.c_str(),
+    std::printf("  rebuilt digest %s\n  live digest    %s\n  %s\n", report.digest.c_str(),
                 live_digest.c_str(), equal ? "equal" : "DIFFERENT");
   }
   return all_equal ? 0 : 1;
@@ -421,8 +434,14 @@ int main(int argc, char** argv) {
   rebuild->add_option("--out", out_dir,
                       "Where to write the rebuilt views, one directory each (default: "
                       "DIR/rebuild-<UTC timestamp>)");
-  rebuild->add_option("views", names, "Views to rebuild");
+  rebuild->add_option("views", names, "Views to rebuild (one scan of the log feeds them all)");
   rebuild->add_flag("--all", all, "Every view");
+  uint64_t memory_mb = 512;
+  rebuild
+      ->add_option("--memory-mb", memory_mb,
+                   "Memory for each view's rows before they are written out early (MiB)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
 
   std::string swap_from;
   CLI::App* swap = cli.add_subcommand(
@@ -469,7 +488,7 @@ int main(int argc, char** argv) {
   if (verify->parsed()) code = Verify(data_dir);
   if (stats->parsed()) code = Stats(data_dir);
   if (digest->parsed()) code = Digest(data_dir, names, all);
-  if (rebuild->parsed()) code = Rebuild(data_dir, out_dir, names, all);
+  if (rebuild->parsed()) code = Rebuild(data_dir, out_dir, names, all, memory_mb);
   if (swap->parsed()) code = Swap(data_dir, swap_from, names, all);
   std::error_code ignored;  // a scratch directory left behind harms nothing
   std::filesystem::remove_all(SecondaryPath(), ignored);
