@@ -1,29 +1,37 @@
-// The requests view (see requests_view.h). Each request's folded state is one small JSON row of
-// counters from which every event re-renders its list row; its days, history entries (and the days
-// merged into them), the queue, the pending counts and the read markers are rows of their own, so
-// an event costs the same whatever the number of days of its request.
+// The requests view (see requests_view.h). A booking change, nearly every event this view sees,
+// reads and writes two small binary rows (its request's counters and its day's outcomes) and, when
+// a pending count moves, its activity's counts; no JSON is parsed or built for it. The JSON the
+// read functions return is rendered when read, with the same nlohmann calls as when it was
+// rendered at Apply, so it is the same text.
 #include "projections/requests_view.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <unordered_map>
 
 #include "events/stored_event.h"
 #include "projections/accounts_view.h"
-#include "projections/json_row.h"
 
 namespace portail::projections {
 namespace {
 
 using Json = nlohmann::json;
-using events::Str;
 
+std::string_view View(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : s->string_view();
+}
+
+// Fixed-width integers: big-endian where they sort in keys, little-endian inside values.
+void AppendBigEndian(std::string& out, uint64_t v) {
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<char>(v & 0xff);
+  out.append(bytes, 8);
+}
 std::string BigEndian(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  std::string out;
+  AppendBigEndian(out, v);
   return out;
 }
 uint64_t FromBigEndian(std::string_view bytes) {
@@ -31,26 +39,144 @@ uint64_t FromBigEndian(std::string_view bytes) {
   for (char c : bytes.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
   return v;
 }
-
-std::string StateKey(std::string_view request) { return "s/" + std::string(request); }
-std::string DayPrefix(std::string_view request) { return "d/" + std::string(request) + "/"; }
-std::string DayKey(std::string_view request, std::string_view child, std::string_view activity,
-                   int day) {
-  std::string key = DayPrefix(request);
-  key.append(child).push_back('\0');
-  key.append(activity).push_back('\0');
-  return key + BigEndian(static_cast<uint64_t>(static_cast<int64_t>(day)));
+template <class T>
+void AppendFixed(std::string& out, T v) {
+  auto u = static_cast<std::make_unsigned_t<T>>(v);
+  char bytes[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i, u = static_cast<decltype(u)>(u >> 7 >> 1)) {
+    bytes[i] = static_cast<char>(u & 0xff);
+  }
+  out.append(bytes, sizeof(T));
 }
-std::string HistoryPrefix(std::string_view request) { return "h/" + std::string(request) + "/"; }
-std::string ListPrefix(std::string_view family) { return "l/" + std::string(family) + "/"; }
+template <class T>
+T ReadFixed(const char* p) {
+  std::make_unsigned_t<T> u = 0;
+  for (size_t i = sizeof(T); i-- > 0;) {
+    u = static_cast<decltype(u)>((u << 7 << 1) | static_cast<unsigned char>(p[i]));
+  }
+  return static_cast<T>(u);
+}
+void AppendShortString(std::string& out, std::string_view s) {
+  AppendFixed<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  out.append(s);
+}
+
+// Reads fixed-width fields off the front of a value; ok() turns false past its end.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <class T>
+  T Fixed() {
+    if (in_.size() < sizeof(T)) return Fail<T>();
+    T v = ReadFixed<T>(in_.data());
+    in_.remove_prefix(sizeof(T));
+    return v;
+  }
+  std::string_view Bytes(size_t n) {
+    if (in_.size() < n) return Fail<std::string_view>();
+    std::string_view v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return v;
+  }
+  std::string_view ShortString() { return Bytes(Fixed<uint16_t>()); }
+  std::string_view Rest() { return std::exchange(in_, std::string_view()); }
+  bool ok() const { return ok_; }
+  bool empty() const { return in_.empty(); }
+
+ private:
+  template <class T>
+  T Fail() {
+    ok_ = false;
+    in_ = std::string_view();
+    return T();
+  }
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+// A day's outcomes, in the alphabetical order of their names (as the "days" object lists them).
+enum Outcome : uint8_t { kAccepted, kCancelled, kPending, kRefused, kWaitingList, kOutcomes };
+constexpr std::string_view kOutcomeNames[] = {"accepted", "cancelled", "pending", "refused",
+                                              "waiting_list"};
+std::string_view OutcomeName(uint8_t o) { return o < kOutcomes ? kOutcomeNames[o] : "cancelled"; }
+
+enum Kind : uint8_t { kReservation, kAbsence, kDossierChange };
+constexpr std::string_view kKindNames[] = {"reservation", "absence", "dossier_change"};
+std::string_view KindName(uint8_t k) { return k <= kDossierChange ? kKindNames[k] : ""; }
+
+// A dossier change's status.
+enum Status : uint8_t {
+  kStatusPending,
+  kStatusAccepted,
+  kStatusRefused,
+  kStatusCancelled,
+  kStatusSuperseded
+};
+constexpr std::string_view kStatusNames[] = {"pending", "accepted", "refused", "cancelled",
+                                             "superseded"};
+
+// A history entry's type; kNoType: no entry yet.
+enum EntryType : uint8_t {
+  kNoType,
+  kCreated,
+  kDecision,
+  kPromotion,
+  kCancelledEntry,
+  kTownMessage,
+  kFamilyMessage,
+  kSuperseded,
+  kEntryTypes
+};
+constexpr std::string_view kTypeNames[] = {
+    "",          "created",      "decision",       "promotion",
+    "cancelled", "town_message", "family_message", "superseded"};
+std::string_view TypeName(uint8_t t) { return t < kEntryTypes ? kTypeNames[t] : ""; }
+bool IsTown(uint8_t type) {
+  return type == kDecision || type == kPromotion || type == kTownMessage;
+}
+
+// Keys, built in one string.
+std::string KeyOf(std::string_view tag, std::string_view id) {
+  std::string key;
+  key.reserve(tag.size() + id.size() + 24);
+  key.append(tag).append(id);
+  return key;
+}
+std::string StateKey(std::string_view request) { return KeyOf("s/", request); }
+std::string DayPrefix(std::string_view request) {
+  std::string key = KeyOf("d/", request);
+  key.push_back('/');
+  return key;
+}
+std::string HistoryPrefix(std::string_view request) {
+  std::string key = KeyOf("h/", request);
+  key.push_back('/');
+  return key;
+}
+std::string ListPrefix(std::string_view family) {
+  std::string key = KeyOf("l/", family);
+  key.push_back('/');
+  return key;
+}
 std::string ListKey(std::string_view family, uint64_t position) {
-  return ListPrefix(family) + BigEndian(~position);
+  std::string key = ListPrefix(family);
+  AppendBigEndian(key, ~position);
+  return key;
 }
 constexpr std::string_view kQueuePrefix = "q/";
-std::string IndexKey(std::string_view request) { return "i/" + std::string(request); }
-std::string CountKey(std::string_view activity) { return "c/" + std::string(activity); }
-std::string ReadPrefix(std::string_view account) { return "r/" + std::string(account) + "/"; }
-std::string AllReadKey(std::string_view account) { return "a/" + std::string(account); }
+std::string QueueKey(uint64_t created) {
+  std::string key(kQueuePrefix);
+  AppendBigEndian(key, created);
+  return key;
+}
+std::string IndexKey(std::string_view request) { return KeyOf("i/", request); }
+std::string CountKey(std::string_view activity) { return KeyOf("c/", activity); }
+std::string ReadPrefix(std::string_view account) {
+  std::string key = KeyOf("r/", account);
+  key.push_back('/');
+  return key;
+}
+std::string AllReadKey(std::string_view account) { return KeyOf("a/", account); }
 
 std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -80,144 +206,221 @@ Json WeekdayNames(unsigned mask) {
   return out;
 }
 
+Json Person(std::string_view id, std::string_view name) {
+  return Json{{"id", std::string(id)}, {"name", std::string(name)}};
+}
 Json Person(const schema::EventRecord& event, const flatbuffers::String* name) {
-  return Json{{"id", std::string(StreamEntityId(Str(event.actor())))}, {"name", Str(name)}};
+  return Person(StreamEntityId(View(event.actor())), View(name));
 }
 
 // A day's outcome for the request it belongs to.
-std::string DayOutcome(schema::RequestKind kind, const schema::BookingChanged& e) {
+Outcome DayOutcome(uint8_t kind, const schema::BookingChanged& e) {
   using schema::BookingState;
-  if (e.cause() == schema::BookingCause::Cancelled) return "cancelled";
+  if (e.cause() == schema::BookingCause::Cancelled) return kCancelled;
   switch (e.state()) {
     case BookingState::ReservationRequested:
     case BookingState::AbsenceRequested:
-      return "pending";
+      return kPending;
     case BookingState::WaitingList:
-      return "waiting_list";
+      return kWaitingList;
     case BookingState::Reserved:  // an absence refused leaves the day reserved
-      return kind == schema::RequestKind::Absence ? "refused" : "accepted";
+      return kind == kAbsence ? kRefused : kAccepted;
     case BookingState::Absent:
-      return "accepted";
+      return kAccepted;
     case BookingState::Refused:
-      return "refused";
+      return kRefused;
     default:
-      return "cancelled";
+      return kCancelled;
   }
 }
 
-// The request's state from its days' outcomes (dossier changes keep their own status).
-std::string StateOf(const Json& state) {
-  if (state["kind"] == "dossier_change") return state["status"];
-  const Json& n = state["n"];
-  int total = 0;
-  for (const auto& [outcome, count] : n.items()) total += count.get<int>();
-  auto count = [&](const char* outcome) { return n.value(outcome, 0); };
-  int live = total - count("cancelled");
-  if (live == 0) return "cancelled";
-  int pending = count("pending");
-  if (pending > 0) return pending == live ? "pending" : "partly_decided";
-  if (count("accepted") == live) return "accepted";
-  if (count("refused") == live) return "refused";
-  if (count("waiting_list") == live) return "waiting_list";
-  if (count("accepted") > 0) return "partly_accepted";
-  return "waiting_list";  // some waiting, the others refused
-}
+// A request's folded state, the row "s/<request>" (see the header), decoded in place: the
+// variable parts are views into the row.
+struct Folded {
+  static constexpr size_t kHeaderSize = 52;
+  uint8_t kind = kReservation;
+  uint8_t status = kStatusPending;
+  uint64_t created = 0;
+  std::array<int32_t, kOutcomes> n = {};
+  int64_t group_at = 0;
+  uint64_t group_key = 0;
+  uint8_t group_type = kNoType;
+  bool group_days = false;  // the group's entry lists days
+  std::string_view group_actor;
+  std::string_view pending;  // per activity: its id (u16 length + bytes), its pending days (i32)
+  std::string_view updates;  // the town updates' positions, u64 each
 
-// Adds `delta` to the count under `key` of the object `counts`, dropping it at zero.
-void AddCount(Json& counts, const std::string& key, int delta) {
-  int n = counts.value(key, 0) + delta;
-  if (n == 0) {
-    counts.erase(key);
-  } else {
-    counts[key] = n;
+  bool Decode(std::string_view row) {
+    Reader in(row);
+    kind = in.Fixed<uint8_t>();
+    status = in.Fixed<uint8_t>();
+    created = in.Fixed<uint64_t>();
+    for (auto& count : n) count = in.Fixed<int32_t>();
+    group_at = in.Fixed<int64_t>();
+    group_key = in.Fixed<uint64_t>();
+    group_type = in.Fixed<uint8_t>();
+    group_days = in.Fixed<uint8_t>() != 0;
+    uint16_t actor_size = in.Fixed<uint16_t>();
+    uint16_t pending_size = in.Fixed<uint16_t>();
+    group_actor = in.Bytes(actor_size);
+    pending = in.Bytes(pending_size);
+    updates = in.Rest();
+    return in.ok() && updates.size() % 8 == 0;
   }
-}
 
-// The list row: a header line of the filter fields, then the summary without its closing brace.
-std::string ListRow(const Json& state) {
-  std::string kind = state["kind"];
-  Json summary{{"id", state["id"]},
-               {"family_id", state["family"]},
-               {"kind", kind},
-               {"state", state["state"]}};
-  std::string children;
-  std::string from;
-  std::string to;
-  if (kind == "dossier_change") {
-    summary["change_kind"] = state["change_kind"];
-    summary["member_id"] = state["member_id"];
-    children = state["member_id"].get<std::string>();
-  } else {
-    summary["children"] = state["children"];
-    summary["activities"] = state["activities"];
-    int first = state["from"];
-    int last = state["to"];
-    if (first == last) {
-      summary["date"] = DayText(first);
-    } else {
-      summary["from"] = DayText(first);
-      summary["to"] = DayText(last);
-      summary["weekdays"] = WeekdayNames(state["weekdays"]);
+  // The row, with `activity`'s pending days set to `activity_pending` (0: dropped) when
+  // `activity` is not empty, and `update` added to the updates when not 0.
+  std::string Encode(std::string_view activity = {}, int32_t activity_pending = 0,
+                     uint64_t update = 0) const {
+    std::string out;
+    out.reserve(kHeaderSize + group_actor.size() + pending.size() + activity.size() + 8 +
+                updates.size() + 8);
+    out.push_back(static_cast<char>(kind));
+    out.push_back(static_cast<char>(status));
+    AppendFixed(out, created);
+    for (int32_t count : n) AppendFixed(out, count);
+    AppendFixed(out, group_at);
+    AppendFixed(out, group_key);
+    out.push_back(static_cast<char>(group_type));
+    out.push_back(static_cast<char>(group_days ? 1 : 0));
+    AppendFixed<uint16_t>(out, static_cast<uint16_t>(group_actor.size()));
+    size_t pending_size_at = out.size();
+    AppendFixed<uint16_t>(out, 0);
+    out.append(group_actor);
+    size_t pending_at = out.size();
+    bool found = false;
+    Reader in(pending);
+    while (!in.empty()) {
+      std::string_view a = in.ShortString();
+      int32_t count = in.Fixed<int32_t>();
+      if (!in.ok()) break;
+      if (!activity.empty() && a == activity) {
+        found = true;
+        count = activity_pending;
+      }
+      if (count == 0) continue;
+      AppendShortString(out, a);
+      AppendFixed(out, count);
     }
-    summary["days"] = state["n"];
-    from = std::to_string(first);
-    to = std::to_string(last);
-    for (const auto& c : state["children"]) children += c.get<std::string>() + ",";
+    if (!activity.empty() && !found && activity_pending != 0) {
+      AppendShortString(out, activity);
+      AppendFixed(out, activity_pending);
+    }
+    uint16_t pending_size = static_cast<uint16_t>(out.size() - pending_at);
+    out[pending_size_at] = static_cast<char>(pending_size & 0xff);
+    out[pending_size_at + 1] = static_cast<char>(pending_size >> 8);
+    out.append(updates);
+    if (update != 0) AppendFixed(out, update);
+    return out;
   }
-  summary["created_by"] = state["by"];
-  std::string updates;
-  for (const auto& u : state["updates"]) updates += std::to_string(u.get<uint64_t>()) + ",";
-  std::string header = state["id"].get<std::string>() + '\t' + kind + '\t' +
-                       state["state"].get<std::string>() + '\t' + from + '\t' + to + '\t' +
-                       std::to_string(state["at"].get<int64_t>()) + '\t' + children + '\t' +
-                       updates;
-  return header + '\n' + Open(summary);
+
+  int32_t PendingOf(std::string_view activity) const {
+    Reader in(pending);
+    while (!in.empty()) {
+      std::string_view a = in.ShortString();
+      int32_t count = in.Fixed<int32_t>();
+      if (!in.ok()) break;
+      if (a == activity) return count;
+    }
+    return 0;
+  }
+
+  size_t update_count() const { return updates.size() / 8; }
+  uint64_t update(size_t i) const { return ReadFixed<uint64_t>(updates.data() + 8 * i); }
+
+  // The request's state from its days' outcomes (dossier changes keep their own status).
+  std::string_view State() const {
+    if (kind == kDossierChange) {
+      return status < std::size(kStatusNames) ? kStatusNames[status] : "pending";
+    }
+    int total = 0;
+    for (int32_t count : n) total += count;
+    int live = total - n[kCancelled];
+    if (live == 0) return "cancelled";
+    int pending_days = n[kPending];
+    if (pending_days > 0) return pending_days == live ? "pending" : "partly_decided";
+    if (n[kAccepted] == live) return "accepted";
+    if (n[kRefused] == live) return "refused";
+    if (n[kWaitingList] == live) return "waiting_list";
+    if (n[kAccepted] > 0) return "partly_accepted";
+    return "waiting_list";  // some waiting, the others refused
+  }
+
+  // The "days" object: each outcome's count, zeros left out, as nlohmann writes it.
+  std::string DaysJson() const {
+    std::string out = "{";
+    for (size_t o = 0; o < n.size(); ++o) {
+      if (n[o] == 0) continue;
+      if (out.size() > 1) out.push_back(',');
+      out.push_back('"');
+      out.append(kOutcomeNames[o]).append("\":").append(std::to_string(n[o]));
+    }
+    out.push_back('}');
+    return out;
+  }
+
+  int UnreadAfter(uint64_t read) const {
+    int unread = 0;
+    for (size_t i = 0; i < update_count(); ++i) unread += update(i) > read ? 1 : 0;
+    return unread;
+  }
+};
+
+template <class Rows>
+std::optional<std::string> StateRow(Rows& rows, std::string_view request) {
+  return rows.Get(StateKey(request));
 }
 
-// The list row of a reservation or absence request `state` from its previous row `old`: only
-// its state, day counts and updates change, so they are replaced in place (strings in the JSON are
-// escaped, so the first `"days":{` and `"state":"` are the keys). nullopt if `old` is not such a
-// row.
-std::optional<std::string> PatchListRow(std::string_view old, const Json& state) {
-  size_t newline = old.find('\n');
-  if (newline == std::string_view::npos) return std::nullopt;
-  std::string_view header = old.substr(0, newline);
-  std::string_view json = old.substr(newline + 1);
-  size_t tabs[7];
-  size_t from = 0;
-  for (size_t& tab : tabs) {
-    tab = header.find('\t', from);
-    if (tab == std::string_view::npos) return std::nullopt;
-    from = tab + 1;
+// `text` as it reads back from JSON written with invalid UTF-8 replaced (the queue's fields were
+// read back from the JSON state of format 2).
+std::string AsJsonText(std::string_view text) {
+  if (std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; })) {
+    return std::string(text);
   }
-  constexpr std::string_view kDays = "\"days\":";
-  constexpr std::string_view kState = "\"state\":\"";
-  size_t days = json.find(kDays);
-  size_t days_end = days == std::string_view::npos ? days : json.find('}', days);
-  size_t state_at = json.find(kState);
-  size_t state_end =
-      state_at == std::string_view::npos ? state_at : json.find('"', state_at + kState.size());
-  if (days_end == std::string_view::npos || state_end == std::string_view::npos ||
-      state_at < days_end) {
-    return std::nullopt;
-  }
-  const std::string& state_name = state["state"].get_ref<const std::string&>();
-  std::string out;
-  out.reserve(old.size() + 32);
-  out.append(header.substr(0, tabs[1] + 1)).append(state_name);
-  out.append(header.substr(tabs[2], tabs[6] + 1 - tabs[2]));
-  for (const auto& u : state["updates"])
-    out.append(std::to_string(u.get<uint64_t>())).push_back(',');
-  out.push_back('\n');
-  out.append(json.substr(0, days + kDays.size())).append(Dump(state["n"]));
-  out.append(json.substr(days_end + 1, state_at + kState.size() - days_end - 1)).append(state_name);
-  out.append(json.substr(state_end));
-  return out;
+  return Json::parse(Dump(std::string(text))).get<std::string>();
 }
 
-// The header fields of a list row.
+// The row "i/<request>": what does not change, for History and Queue; the queue's text fields
+// as AsJsonText gives them.
+struct Index {
+  uint8_t kind = kReservation;
+  uint64_t created = 0;
+  int64_t at = 0;
+  std::string_view family;
+  std::string_view queue_id, queue_family, by_id, by_name;
+
+  std::string Encode() const {
+    std::string out;
+    out.push_back(static_cast<char>(kind));
+    AppendFixed(out, created);
+    AppendFixed(out, at);
+    AppendShortString(out, family);
+    AppendShortString(out, queue_id);
+    AppendShortString(out, queue_family);
+    AppendShortString(out, by_id);
+    out.append(by_name);
+    return out;
+  }
+  bool Decode(std::string_view row) {
+    Reader in(row);
+    kind = in.Fixed<uint8_t>();
+    created = in.Fixed<uint64_t>();
+    at = in.Fixed<int64_t>();
+    family = in.ShortString();
+    queue_id = in.ShortString();
+    queue_family = in.ShortString();
+    by_id = in.ShortString();
+    by_name = in.Rest();
+    return in.ok();
+  }
+};
+
+// The list row "l/<family>/<~position 8B>": a header line of what does not change, then the
+// summary JSON without its closing brace, its day counts and state left out:
+// "<id>\t<kind>\t<from>\t<to>\t<at>\t<children>\t<days at>\t<state at>\n<JSON>", where <days at>
+// (empty for dossier changes) and <state at> are where in the JSON they go.
 struct ListHeader {
-  std::string_view id, kind, state, from, to, at, children, updates;
+  std::string_view id, kind, from, to, at, children, days_at, state_at;
   std::string_view json;
 };
 
@@ -227,8 +430,8 @@ std::optional<ListHeader> ParseHeader(std::string_view value) {
   ListHeader h;
   h.json = value.substr(newline + 1);
   std::string_view line = value.substr(0, newline);
-  std::string_view* fields[] = {&h.id, &h.kind, &h.state,    &h.from,
-                                &h.to, &h.at,   &h.children, &h.updates};
+  std::string_view* fields[] = {&h.id, &h.kind,     &h.from,    &h.to,
+                                &h.at, &h.children, &h.days_at, &h.state_at};
   for (size_t i = 0; i < std::size(fields); ++i) {
     size_t tab = line.find('\t');
     *fields[i] = line.substr(0, tab);
@@ -248,6 +451,60 @@ int64_t ToInt(std::string_view text) {
   return negative ? -v : v;
 }
 
+// The list row of a new request: `summary` is its JSON without "days" and "state".
+std::string ListRow(std::string_view id, std::string_view kind, std::string_view from,
+                    std::string_view to, int64_t at, std::string_view children, Json summary) {
+  bool has_days = kind != "dossier_change";
+  if (has_days) summary["days"] = Json::object();
+  summary["state"] = "";
+  std::string json = Open(summary);
+  // Strings in the JSON are escaped, so the first `"days":{}` and `"state":""` are the keys.
+  std::string days_at;
+  if (has_days) {
+    constexpr std::string_view kDays = "\"days\":{}";
+    size_t found = json.find(kDays);
+    if (found != std::string::npos) {
+      json.erase(found + kDays.size() - 2, 2);
+      days_at = std::to_string(found + kDays.size() - 2);
+    }
+  }
+  constexpr std::string_view kState = "\"state\":\"\"";
+  size_t state = json.find(kState);
+  std::string state_at =
+      state == std::string::npos ? "" : std::to_string(state + kState.size() - 1);
+  std::string out;
+  out.append(id).push_back('\t');
+  out.append(kind).push_back('\t');
+  out.append(from).push_back('\t');
+  out.append(to).push_back('\t');
+  out.append(std::to_string(at)).push_back('\t');
+  out.append(children).push_back('\t');
+  out.append(days_at).push_back('\t');
+  out.append(state_at).push_back('\n');
+  out.append(json);
+  return out;
+}
+
+// The summary of a list row with the request's day counts and state put in.
+std::string Summary(const ListHeader& h, const Folded& f) {
+  std::string_view json = h.json;
+  size_t state_at = h.state_at.empty() ? json.size() : static_cast<size_t>(ToInt(h.state_at));
+  state_at = std::min(state_at, json.size());
+  size_t days_at =
+      h.days_at.empty() ? std::string_view::npos : static_cast<size_t>(ToInt(h.days_at));
+  std::string out;
+  out.reserve(json.size() + 80);
+  if (days_at <= state_at) {
+    out.append(json.substr(0, days_at)).append(f.DaysJson());
+    out.append(json.substr(days_at, state_at - days_at));
+  } else {
+    out.append(json.substr(0, state_at));
+  }
+  if (!h.state_at.empty()) out.append(f.State());
+  out.append(json.substr(state_at));
+  return out;
+}
+
 bool ListHas(std::string_view list, std::string_view item) {
   while (!list.empty()) {
     size_t comma = list.find(',');
@@ -256,17 +513,6 @@ bool ListHas(std::string_view list, std::string_view item) {
     list.remove_prefix(comma + 1);
   }
   return false;
-}
-
-int UnreadAfter(std::string_view updates, uint64_t read) {
-  int n = 0;
-  while (!updates.empty()) {
-    size_t comma = updates.find(',');
-    if (static_cast<uint64_t>(ToInt(updates.substr(0, comma))) > read) ++n;
-    if (comma == std::string_view::npos) break;
-    updates.remove_prefix(comma + 1);
-  }
-  return n;
 }
 
 uint64_t Marker(const events::ViewReader& rows, const std::string& key) {
@@ -280,25 +526,11 @@ void RaiseMarker(events::ViewWriter& rows, const std::string& key, uint64_t posi
   rows.Put(key, BigEndian(position));
 }
 
-// A request's summary state, from a writer (during Apply) or a reader.
-template <class Rows>
-std::optional<Json> Load(Rows& rows, std::string_view request) {
-  return JsonRow(rows.Get(StateKey(request)));
-}
-
-Json NewState(const schema::EventRecord& event, std::string id, std::string family,
-              std::string kind, const flatbuffers::String* by_name) {
-  return Json{{"id", std::move(id)},          {"family", std::move(family)},
-              {"kind", std::move(kind)},      {"pos", event.position()},
-              {"at", event.recorded_at_us()}, {"by", Person(event, by_name)},
-              {"n", Json::object()},          {"p", Json::object()},
-              {"updates", Json::array()},     {"group", Json::object()}};
-}
-
-// A history entry row: "<recorded at µs>\n<offset>\n<JSON without its closing brace>" where
-// <offset> is where in the JSON its days go (just after "days":[; empty when it has none). Each day
-// is a row of its own under the entry's key, "<entry key><position 8B>", so merging a day into an
-// entry appends a row instead of rewriting the entry.
+// History entry rows "h/<request>/<position 8B>" come in two forms. 'J': "J<recorded at µs>\n
+// <offset>\n<JSON without its closing brace>", <offset> being where its days go (just after
+// "days":[; empty when it has none). 'B', the first day of an append of booking changes:
+// "B<recorded at µs i64><type u8><automatic u8><by id (u16 length + bytes)><by name>", rendered
+// when read. An entry's days are in the days' rows (see DayChange).
 std::string EntryRow(int64_t at_us, const Json& entry) {
   std::string text = Open(entry);
   std::string offset;
@@ -308,294 +540,409 @@ std::string EntryRow(int64_t at_us, const Json& entry) {
     size_t found = text.find(kDays);
     if (found != std::string::npos) offset = std::to_string(found + kDays.size());
   }
-  return std::to_string(at_us) + '\n' + offset + '\n' + text;
+  return 'J' + std::to_string(at_us) + '\n' + offset + '\n' + text;
 }
 
-// Adds `event`'s part to the request's history: merged into the last entry when it is of the
-// same append (same type, time and actor), else a new entry. Returns whether it is new.
-bool AddToHistory(events::ViewWriter& rows, Json& state, const schema::EventRecord& event,
-                  const std::string& type, const Json& entry, const Json& day) {
-  const Json& group = state["group"];
-  std::string actor = Str(event.actor());
-  std::string request = state["id"];
-  if (group.value("type", "") == type && group.value("at", int64_t{-1}) == event.recorded_at_us() &&
-      group.value("actor", "") == actor && !day.is_null()) {
-    std::string key = HistoryPrefix(request) + BigEndian(group["key"].get<uint64_t>());
-    if (auto value = rows.Get(key)) {
-      size_t at_end = value->find('\n');
-      size_t offset_end =
-          at_end == std::string::npos ? std::string::npos : value->find('\n', at_end + 1);
-      if (offset_end != std::string::npos) {
-        if (offset_end == at_end + 1) {  // no days yet: the entry gets them
-          Json last = Json::parse(value->substr(offset_end + 1) + "}", nullptr, false);
-          if (!last.is_object()) return false;
-          last["days"] = Json::array();
-          rows.Put(key, EntryRow(ToInt(std::string_view(*value).substr(0, at_end)), last));
-        }
-        rows.Put(key + BigEndian(event.position()), Dump(day));
-        return false;
-      }
-    }
-  }
-  Json out = entry;
-  out["position"] = event.position();
-  out["type"] = type;
-  std::string key = HistoryPrefix(request) + BigEndian(event.position());
-  rows.Put(key, EntryRow(event.recorded_at_us(), out));
-  if (!day.is_null()) rows.Put(key + BigEndian(event.position()), Dump(day));
-  state["group"] = {
-      {"type", type}, {"at", event.recorded_at_us()}, {"actor", actor}, {"key", event.position()}};
-  return true;
-}
-
-bool IsTown(const std::string& type) {
-  return type == "decision" || type == "promotion" || type == "town_message";
-}
-
-// Folds `event` into its request; returns the request's id ("" when the event is not about one).
-// `out_before` gets the request's pending days per activity before the event (null: a new request).
-std::string Fold(const schema::EventRecord& event, events::ViewWriter& rows, Json* out_before,
-                 Json* out_after) {
-  Json state;
-  std::string type;  // the history entry's type
-  Json entry = Json::object();
-  Json day;  // a day merged into an entry of the same append
-  switch (event.payload_type()) {
-    case schema::Payload::RequestSubmitted: {
-      const auto* e = event.payload_as_RequestSubmitted();
-      bool absence = e->kind() == schema::RequestKind::Absence;
-      state = NewState(event, Str(e->request_id()), Str(e->family_id()),
-                       absence ? "absence" : "reservation", e->by_name());
-      state["from"] = e->from();
-      state["to"] = e->to();
-      state["weekdays"] = e->weekdays();
-      Json children = Json::array();
-      if (e->children()) {
-        for (const auto* c : *e->children()) children.push_back(c->str());
-      }
-      Json activities = Json::array();
-      if (e->activities()) {
-        for (const auto* a : *e->activities()) activities.push_back(a->str());
-      }
-      state["children"] = children;
-      state["activities"] = activities;
-      Json not_taken = Json::array();
-      if (e->not_taken()) {
-        for (const auto* line : *e->not_taken()) {
-          not_taken.push_back({{"child_id", Str(line->child_id())},
-                               {"activity_id", Str(line->activity_id())},
-                               {"date", DayText(line->day())},
-                               {"code", Str(line->code())},
-                               {"reason", Str(line->reason())}});
-        }
-      }
-      *out_before = Json();
-      type = "created";
-      entry = {{"by", state["by"]}, {"days", Json::array()}, {"not_taken", not_taken}};
-      break;
-    }
-    case schema::Payload::BookingChanged: {
-      const auto* e = event.payload_as_BookingChanged();
-      auto loaded = Load(rows, Str(e->request_id()));
-      if (!loaded) return "";
-      state = std::move(*loaded);
-      *out_before = state["p"];
-      auto kind = state["kind"] == "absence" ? schema::RequestKind::Absence
-                                             : schema::RequestKind::Reservation;
-      std::string outcome = DayOutcome(kind, *e);
-      std::string child = Str(e->child_id());
-      std::string activity = Str(e->activity_id());
-      // The day's row: "<outcome>\n<reason>".
-      std::string day_key = DayKey(Str(e->request_id()), child, activity, e->day());
-      if (auto old = rows.Get(day_key)) {
-        std::string old_outcome = old->substr(0, old->find('\n'));
-        AddCount(state["n"], old_outcome, -1);
-        if (old_outcome == "pending") AddCount(state["p"], activity, -1);
-      }
-      AddCount(state["n"], outcome, 1);
-      if (outcome == "pending") AddCount(state["p"], activity, 1);
-      rows.Put(day_key, outcome + '\n' + Str(e->reason()));
-      day = {{"child_id", child},
-             {"activity_id", activity},
-             {"date", DayText(e->day())},
-             {"state", outcome}};
-      if (!Str(e->reason()).empty()) day["reason"] = Str(e->reason());
-      switch (e->cause()) {
-        case schema::BookingCause::Decided:
-          type = "decision";
-          entry = {{"by", Person(event, e->by_name())}, {"days", Json::array()}};
-          break;
-        case schema::BookingCause::Promoted:
-          type = "promotion";
-          entry = {{"automatic", true}, {"days", Json::array()}};
-          break;
-        case schema::BookingCause::Cancelled:
-          type = "cancelled";
-          entry = {{"by", Person(event, e->by_name())}, {"days", Json::array()}};
-          break;
-        default:  // the days taken when the request was made (automatic answers included)
-          type = "created";
-          entry = {{"by", Person(event, e->by_name())}, {"days", Json::array()}};
-          break;
-      }
-      break;
-    }
-    case schema::Payload::RequestCancelled: {
-      const auto* e = event.payload_as_RequestCancelled();
-      auto loaded = Load(rows, Str(e->request_id()));
-      if (!loaded) return "";
-      state = std::move(*loaded);
-      *out_before = state["p"];
-      state["cancelled"] = true;
-      type = "cancelled";
-      entry = {{"by", Person(event, e->by_name())}, {"days", Json::array()}};
-      break;
-    }
-    case schema::Payload::RequestMessage: {
-      const auto* e = event.payload_as_RequestMessage();
-      auto loaded = Load(rows, Str(e->request_id()));
-      if (!loaded) return "";
-      state = std::move(*loaded);
-      *out_before = state["p"];
-      type = e->from_town() ? "town_message" : "family_message";
-      entry = {{"by", Person(event, e->by_name())},
-               {"from_town", e->from_town()},
-               {"text", Str(e->text())}};
-      break;
-    }
-    case schema::Payload::ChangeProposed: {
-      const auto* e = event.payload_as_ChangeProposed();
-      std::string family(StreamEntityId(Str(event.stream_id())));
-      state = NewState(event, Str(e->change_id()), family, "dossier_change", e->by_name());
-      state["change_kind"] = e->kind() == schema::ChangeKind::AddMember ? "add_member" : "update";
-      state["member_id"] = Str(e->member_id());
-      state["status"] = "pending";
-      Json sections = Json::array();
-      if (e->sections()) {
-        for (const auto* s : *e->sections()) sections.push_back(Str(s->section()));
-      }
-      *out_before = Json();
-      type = "created";
-      entry = {{"by", state["by"]}, {"sections", sections}};
-      break;
-    }
-    case schema::Payload::ChangeApproved:
-    case schema::Payload::ChangeRejected:
-    case schema::Payload::ChangeWithdrawn:
-    case schema::Payload::ChangeSuperseded: {
-      std::string change_id;
-      std::string status;
-      const flatbuffers::String* by_name = nullptr;
-      std::string reason;
-      if (const auto* e = event.payload_as_ChangeApproved()) {
-        change_id = Str(e->change_id());
-        status = "accepted";
-        by_name = e->by_name();
-      } else if (const auto* e = event.payload_as_ChangeRejected()) {
-        change_id = Str(e->change_id());
-        status = "refused";
-        by_name = e->by_name();
-        reason = Str(e->reason());
-      } else if (const auto* e = event.payload_as_ChangeWithdrawn()) {
-        change_id = Str(e->change_id());
-        status = "cancelled";
-        by_name = e->by_name();
-      } else if (const auto* e = event.payload_as_ChangeSuperseded()) {
-        change_id = Str(e->change_id());
-        status = "superseded";
-        entry["superseded_by"] = Str(e->by_change_id());
-      }
-      auto loaded = Load(rows, change_id);
-      if (!loaded) return "";
-      state = std::move(*loaded);
-      *out_before = state["p"];
-      state["status"] = status;
-      type = status == "cancelled"    ? "cancelled"
-             : status == "superseded" ? "superseded"
-                                      : "decision";
-      if (by_name != nullptr) entry["by"] = Person(event, by_name);
-      entry["outcome"] = status;
-      if (!reason.empty()) entry["reason"] = reason;
-      break;
-    }
-    default:
-      return "";
-  }
-  if (AddToHistory(rows, state, event, type, entry, day) && IsTown(type)) {
-    state["updates"].push_back(event.position());
-  }
-  state["state"] = StateOf(state);
-  *out_after = std::move(state);
-  return (*out_after)["id"].get<std::string>();
-}
-
-// Pending days per activity, from a request's "p" (null: none).
-std::map<std::string, int> PendingDays(const Json& pending) {
-  std::map<std::string, int> out;
-  if (!pending.is_object()) return out;
-  for (const auto& [activity, n] : pending.items()) out[activity] = n.get<int>();
+std::string BookingEntryRow(int64_t at_us, uint8_t type, bool automatic, std::string_view by_id,
+                            std::string_view by_name) {
+  std::string out;
+  out.reserve(1 + 8 + 2 + 2 + by_id.size() + by_name.size());
+  out.push_back('B');
+  AppendFixed(out, at_us);
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(automatic ? 1 : 0));
+  AppendShortString(out, by_id);
+  out.append(by_name);
   return out;
 }
 
-// Moves the pending counts of each activity from what `old_days` had to what `new_days` has.
-void Recount(events::ViewWriter& rows, const std::map<std::string, int>& old_days,
-             const std::map<std::string, int>& new_days) {
-  std::set<std::string> activities;
-  for (const auto& [a, n] : old_days) activities.insert(a);
-  for (const auto& [a, n] : new_days) activities.insert(a);
-  for (const auto& a : activities) {
-    auto old_found = old_days.find(a);
-    auto new_found = new_days.find(a);
-    int old_n = old_found == old_days.end() ? 0 : old_found->second;
-    int new_n = new_found == new_days.end() ? 0 : new_found->second;
-    if (old_n == new_n) continue;
-    int requests = 0;
-    int days = 0;
-    if (auto value = rows.Get(CountKey(a))) std::sscanf(value->c_str(), "%d %d", &requests, &days);
-    requests += (new_n > 0 ? 1 : 0) - (old_n > 0 ? 1 : 0);
-    days += new_n - old_n;
-    if (requests <= 0 && days <= 0) {
-      rows.Delete(CountKey(a));
-    } else {
-      rows.Put(CountKey(a), std::to_string(requests) + " " + std::to_string(days));
+// An entry row read back: its time, its JSON without its closing brace, and where its days go
+// (npos: it has none).
+struct EntryText {
+  int64_t at_us = 0;
+  std::string text;
+  size_t offset = std::string::npos;
+};
+
+std::optional<EntryText> ReadEntry(std::string_view value, uint64_t position) {
+  EntryText out;
+  if (value.starts_with('B')) {
+    Reader in(value.substr(1));
+    out.at_us = in.Fixed<int64_t>();
+    uint8_t type = in.Fixed<uint8_t>();
+    bool automatic = in.Fixed<uint8_t>() != 0;
+    std::string_view by_id = in.ShortString();
+    std::string_view by_name = in.Rest();
+    if (!in.ok()) return std::nullopt;
+    Json entry = automatic ? Json{{"automatic", true}, {"days", Json::array()}}
+                           : Json{{"by", Person(by_id, by_name)}, {"days", Json::array()}};
+    entry["position"] = position;
+    entry["type"] = std::string(TypeName(type));
+    out.text = Open(entry);
+    constexpr std::string_view kDays = "\"days\":[";
+    size_t found = out.text.find(kDays);
+    if (found != std::string::npos) out.offset = found + kDays.size();
+    return out;
+  }
+  if (!value.starts_with('J')) return std::nullopt;
+  value.remove_prefix(1);
+  size_t at_end = value.find('\n');
+  size_t offset_end = at_end == std::string_view::npos ? at_end : value.find('\n', at_end + 1);
+  if (offset_end == std::string_view::npos) return std::nullopt;
+  out.at_us = ToInt(value.substr(0, at_end));
+  out.text = std::string(value.substr(offset_end + 1));
+  std::string_view offset = value.substr(at_end + 1, offset_end - at_end - 1);
+  if (!offset.empty()) out.offset = std::min(static_cast<size_t>(ToInt(offset)), out.text.size());
+  return out;
+}
+
+// The days of a request's child in an activity are one row, "d/<request>/<child>\0<activity>":
+// their changes, oldest first, each "<day i32><entry position u64><event position u64><outcome
+// u8><reason (u16 length + bytes)>". A day's last change is its outcome; each change is one of
+// its entry's days. An event reads and writes the days of one child in one activity, whatever the
+// size of the rest of its request.
+struct DayChange {
+  int32_t day = 0;
+  uint64_t entry = 0;
+  uint64_t position = 0;
+  uint8_t outcome = kPending;
+  std::string_view reason;
+};
+
+void AppendDayChange(std::string& row, const DayChange& c) {
+  AppendFixed(row, c.day);
+  AppendFixed(row, c.entry);
+  AppendFixed(row, c.position);
+  row.push_back(static_cast<char>(c.outcome));
+  AppendShortString(row, c.reason);
+}
+
+template <class Fn>
+void ForEachDayChange(std::string_view row, Fn&& fn) {
+  Reader in(row);
+  while (!in.empty()) {
+    DayChange c;
+    c.day = in.Fixed<int32_t>();
+    c.entry = in.Fixed<uint64_t>();
+    c.position = in.Fixed<uint64_t>();
+    c.outcome = in.Fixed<uint8_t>();
+    c.reason = in.ShortString();
+    if (!in.ok()) return;
+    fn(c);
+  }
+}
+
+// A days row's key after its request's prefix, split into its child and activity; nullopt if it
+// is not one.
+std::optional<std::pair<std::string_view, std::string_view>> SplitDayKey(std::string_view rest) {
+  size_t child_end = rest.find('\0');
+  if (child_end == std::string_view::npos) return std::nullopt;
+  return std::pair(rest.substr(0, child_end), rest.substr(child_end + 1));
+}
+
+// Moves `activity`'s pending counts from `old_n` pending days of a request to `new_n`.
+void Recount(events::ViewWriter& rows, std::string_view activity, int32_t old_n, int32_t new_n) {
+  if (old_n == new_n) return;
+  std::string key = CountKey(activity);
+  int32_t requests = 0;
+  int32_t days = 0;
+  if (auto value = rows.Get(key); value && value->size() == 8) {
+    requests = ReadFixed<int32_t>(value->data());
+    days = ReadFixed<int32_t>(value->data() + 4);
+  }
+  requests += (new_n > 0 ? 1 : 0) - (old_n > 0 ? 1 : 0);
+  days += new_n - old_n;
+  if (requests <= 0 && days <= 0) {
+    rows.Delete(key);
+    return;
+  }
+  std::string value;
+  AppendFixed(value, requests);
+  AppendFixed(value, days);
+  rows.Put(key, value);
+}
+
+// The request's queue row follows whether it has pending days.
+void Requeue(events::ViewWriter& rows, std::string_view request, uint64_t created, bool was_queued,
+             bool queued) {
+  if (queued && !was_queued) rows.Put(QueueKey(created), request);
+  if (!queued && was_queued) rows.Delete(QueueKey(created));
+}
+
+void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged& e,
+                  events::ViewWriter& rows) {
+  std::string_view request = View(e.request_id());
+  std::string key = StateKey(request);
+  auto state_row = rows.Get(key);
+  Folded f;
+  if (!state_row || !f.Decode(*state_row)) return;
+  std::string_view activity = View(e.activity_id());
+  Outcome outcome = DayOutcome(f.kind, e);
+  int32_t old_pending = f.PendingOf(activity);
+  int32_t new_pending = old_pending;
+  bool was_queued = f.n[kPending] > 0;
+
+  // The day's row: its last change is its outcome until now.
+  std::string day_key = DayPrefix(request);
+  day_key.append(View(e.child_id())).push_back('\0');
+  day_key.append(activity);
+  std::string day_row = rows.Get(day_key).value_or(std::string());
+  int old_outcome = -1;
+  ForEachDayChange(day_row, [&](const DayChange& c) {
+    if (c.day == e.day()) old_outcome = c.outcome;
+  });
+  if (old_outcome >= 0 && old_outcome < kOutcomes) {
+    --f.n[old_outcome];
+    if (old_outcome == kPending) --new_pending;
+  }
+  ++f.n[outcome];
+  if (outcome == kPending) ++new_pending;
+
+  uint8_t type = kCreated;  // the days taken when the request was made (automatic answers too)
+  switch (e.cause()) {
+    case schema::BookingCause::Decided:
+      type = kDecision;
+      break;
+    case schema::BookingCause::Promoted:
+      type = kPromotion;
+      break;
+    case schema::BookingCause::Cancelled:
+      type = kCancelledEntry;
+      break;
+    default:
+      break;
+  }
+  // Merged into the last entry when of the same append (same type, time and actor).
+  std::string_view actor = View(event.actor());
+  uint64_t update = 0;
+  std::string entry_key = HistoryPrefix(request);
+  if (f.group_type == type && f.group_at == event.recorded_at_us() && f.group_actor == actor) {
+    AppendBigEndian(entry_key, f.group_key);
+    if (!f.group_days) {  // an entry without days (not a booking's): it gets them
+      if (auto value = rows.Get(entry_key)) {
+        if (auto entry = ReadEntry(*value, f.group_key); entry && !value->starts_with('B')) {
+          Json last = Json::parse(entry->text + "}", nullptr, false);
+          if (last.is_object()) {
+            last["days"] = Json::array();
+            rows.Put(entry_key, EntryRow(entry->at_us, last));
+          }
+        }
+      }
+      f.group_days = true;
+    }
+  } else {
+    AppendBigEndian(entry_key, event.position());
+    rows.Put(entry_key, BookingEntryRow(event.recorded_at_us(), type,
+                                        e.cause() == schema::BookingCause::Promoted,
+                                        StreamEntityId(actor), View(e.by_name())));
+    f.group_type = type;
+    f.group_at = event.recorded_at_us();
+    f.group_actor = actor;
+    f.group_key = event.position();
+    f.group_days = true;
+    if (IsTown(type)) update = event.position();
+  }
+  AppendDayChange(day_row, {e.day(), f.group_key, event.position(), outcome, View(e.reason())});
+  rows.Put(day_key, day_row);
+  Recount(rows, activity, old_pending, new_pending);
+  Requeue(rows, request, f.created, was_queued, f.n[kPending] > 0);
+  rows.Put(key, f.Encode(activity, new_pending, update));
+}
+
+// Adds a new entry, `entry` (without its position and type), to the request's history.
+void NewEntry(events::ViewWriter& rows, std::string_view request, Folded& f,
+              const schema::EventRecord& event, uint8_t type, Json entry, uint64_t* update) {
+  bool days = entry.contains("days");
+  entry["position"] = event.position();
+  entry["type"] = std::string(TypeName(type));
+  std::string key = HistoryPrefix(request);
+  AppendBigEndian(key, event.position());
+  rows.Put(key, EntryRow(event.recorded_at_us(), entry));
+  f.group_type = type;
+  f.group_at = event.recorded_at_us();
+  f.group_actor = View(event.actor());
+  f.group_key = event.position();
+  f.group_days = days;
+  if (IsTown(type)) *update = event.position();
+}
+
+// A new request: its rows, with its first history entry.
+void Create(events::ViewWriter& rows, const schema::EventRecord& event, std::string_view id,
+            std::string_view family, uint8_t kind, const flatbuffers::String* by_name,
+            std::string_view from, std::string_view to, std::string_view children, Json summary,
+            Json entry) {
+  Json by = Person(event, by_name);
+  summary["id"] = std::string(id);
+  summary["family_id"] = std::string(family);
+  summary["kind"] = std::string(KindName(kind));
+  summary["created_by"] = by;
+  entry["by"] = by;
+  Folded f;
+  f.kind = kind;
+  f.created = event.position();
+  uint64_t update = 0;
+  NewEntry(rows, id, f, event, kCreated, std::move(entry), &update);
+  rows.Put(ListKey(family, f.created), ListRow(id, KindName(kind), from, to, event.recorded_at_us(),
+                                               children, std::move(summary)));
+  std::string queue_id = AsJsonText(id);
+  std::string queue_family = AsJsonText(family);
+  std::string by_id = AsJsonText(StreamEntityId(View(event.actor())));
+  std::string by_name_text = AsJsonText(View(by_name));
+  Index index{kind,  f.created,   event.recorded_at_us(), family, queue_id, queue_family,
+              by_id, by_name_text};
+  rows.Put(IndexKey(id), index.Encode());
+  rows.Put(StateKey(id), f.Encode({}, 0, update));
+}
+
+void ApplySubmitted(const schema::EventRecord& event, const schema::RequestSubmitted& e,
+                    events::ViewWriter& rows) {
+  Json children = Json::array();
+  std::string children_field;
+  if (e.children()) {
+    for (const auto* c : *e.children()) {
+      children.push_back(c->str());
+      children_field.append(c->string_view()).push_back(',');
     }
   }
+  Json activities = Json::array();
+  if (e.activities()) {
+    for (const auto* a : *e.activities()) activities.push_back(a->str());
+  }
+  Json summary{{"children", children}, {"activities", activities}};
+  if (e.from() == e.to()) {
+    summary["date"] = DayText(e.from());
+  } else {
+    summary["from"] = DayText(e.from());
+    summary["to"] = DayText(e.to());
+    summary["weekdays"] = WeekdayNames(e.weekdays());
+  }
+  Json not_taken = Json::array();
+  if (e.not_taken()) {
+    for (const auto* line : *e.not_taken()) {
+      not_taken.push_back({{"child_id", events::Str(line->child_id())},
+                           {"activity_id", events::Str(line->activity_id())},
+                           {"date", DayText(line->day())},
+                           {"code", events::Str(line->code())},
+                           {"reason", events::Str(line->reason())}});
+    }
+  }
+  Json entry{{"days", Json::array()}, {"not_taken", not_taken}};
+  uint8_t kind = e.kind() == schema::RequestKind::Absence ? kAbsence : kReservation;
+  Create(rows, event, View(e.request_id()), View(e.family_id()), kind, e.by_name(),
+         std::to_string(e.from()), std::to_string(e.to()), children_field, std::move(summary),
+         std::move(entry));
+}
+
+void ApplyChangeProposed(const schema::EventRecord& event, const schema::ChangeProposed& e,
+                         events::ViewWriter& rows) {
+  std::string_view family = StreamEntityId(View(event.stream_id()));
+  Json summary{{"change_kind", e.kind() == schema::ChangeKind::AddMember ? "add_member" : "update"},
+               {"member_id", events::Str(e.member_id())}};
+  Json sections = Json::array();
+  if (e.sections()) {
+    for (const auto* s : *e.sections()) sections.push_back(events::Str(s->section()));
+  }
+  Create(rows, event, View(e.change_id()), family, kDossierChange, e.by_name(), "", "",
+         View(e.member_id()), std::move(summary), Json{{"sections", sections}});
+}
+
+// An event that adds an entry to an existing request (a message, a cancellation, a dossier
+// change's outcome); `status` sets a dossier change's.
+void ApplyEntry(const schema::EventRecord& event, std::string_view request, uint8_t type,
+                Json entry, std::optional<uint8_t> status, events::ViewWriter& rows) {
+  auto state_row = StateRow(rows, request);
+  Folded f;
+  if (!state_row || !f.Decode(*state_row)) return;
+  if (status) f.status = *status;
+  uint64_t update = 0;
+  NewEntry(rows, request, f, event, type, std::move(entry), &update);
+  rows.Put(StateKey(request), f.Encode({}, 0, update));
+}
+
+void ApplyChangeOutcome(const schema::EventRecord& event, events::ViewWriter& rows) {
+  std::string_view change_id;
+  uint8_t status = kStatusPending;
+  const flatbuffers::String* by_name = nullptr;
+  std::string_view reason;
+  Json entry = Json::object();
+  if (const auto* e = event.payload_as_ChangeApproved()) {
+    change_id = View(e->change_id());
+    status = kStatusAccepted;
+    by_name = e->by_name();
+  } else if (const auto* e = event.payload_as_ChangeRejected()) {
+    change_id = View(e->change_id());
+    status = kStatusRefused;
+    by_name = e->by_name();
+    reason = View(e->reason());
+  } else if (const auto* e = event.payload_as_ChangeWithdrawn()) {
+    change_id = View(e->change_id());
+    status = kStatusCancelled;
+    by_name = e->by_name();
+  } else if (const auto* e = event.payload_as_ChangeSuperseded()) {
+    change_id = View(e->change_id());
+    status = kStatusSuperseded;
+    entry["superseded_by"] = events::Str(e->by_change_id());
+  } else {
+    return;
+  }
+  uint8_t type = status == kStatusCancelled    ? kCancelledEntry
+                 : status == kStatusSuperseded ? kSuperseded
+                                               : kDecision;
+  if (by_name != nullptr) entry["by"] = Person(event, by_name);
+  entry["outcome"] = std::string(kStatusNames[status]);
+  if (!reason.empty()) entry["reason"] = std::string(reason);
+  ApplyEntry(event, change_id, type, std::move(entry), status, rows);
 }
 
 }  // namespace
 
 void RequestsView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
-  if (const auto* e = event.payload_as_RequestRead()) {
-    RaiseMarker(rows, ReadPrefix(Str(e->account_id())) + Str(e->request_id()), e->up_to_position());
-    return;
+  switch (event.payload_type()) {
+    case schema::Payload::BookingChanged:
+      ApplyBooking(event, *event.payload_as_BookingChanged(), rows);
+      return;
+    case schema::Payload::RequestSubmitted:
+      ApplySubmitted(event, *event.payload_as_RequestSubmitted(), rows);
+      return;
+    case schema::Payload::RequestCancelled: {
+      const auto* e = event.payload_as_RequestCancelled();
+      ApplyEntry(event, View(e->request_id()), kCancelledEntry,
+                 Json{{"by", Person(event, e->by_name())}, {"days", Json::array()}}, std::nullopt,
+                 rows);
+      return;
+    }
+    case schema::Payload::RequestMessage: {
+      const auto* e = event.payload_as_RequestMessage();
+      ApplyEntry(event, View(e->request_id()), e->from_town() ? kTownMessage : kFamilyMessage,
+                 Json{{"by", Person(event, e->by_name())},
+                      {"from_town", e->from_town()},
+                      {"text", events::Str(e->text())}},
+                 std::nullopt, rows);
+      return;
+    }
+    case schema::Payload::ChangeProposed:
+      ApplyChangeProposed(event, *event.payload_as_ChangeProposed(), rows);
+      return;
+    case schema::Payload::ChangeApproved:
+    case schema::Payload::ChangeRejected:
+    case schema::Payload::ChangeWithdrawn:
+    case schema::Payload::ChangeSuperseded:
+      ApplyChangeOutcome(event, rows);
+      return;
+    case schema::Payload::RequestRead: {
+      const auto* e = event.payload_as_RequestRead();
+      RaiseMarker(rows, ReadPrefix(View(e->account_id())) + events::Str(e->request_id()),
+                  e->up_to_position());
+      return;
+    }
+    case schema::Payload::AllRequestsRead: {
+      const auto* e = event.payload_as_AllRequestsRead();
+      RaiseMarker(rows, AllReadKey(View(e->account_id())), e->up_to_position());
+      return;
+    }
+    default:
+      return;
   }
-  if (const auto* e = event.payload_as_AllRequestsRead()) {
-    RaiseMarker(rows, AllReadKey(Str(e->account_id())), e->up_to_position());
-    return;
-  }
-  Json before;
-  Json after;
-  std::string id = Fold(event, rows, &before, &after);
-  if (id.empty()) return;
-  uint64_t created = after["pos"];
-  auto old_days = PendingDays(before);
-  auto new_days = PendingDays(after["p"]);
-  Recount(rows, old_days, new_days);
-  std::string queue_key = std::string(kQueuePrefix) + BigEndian(created);
-  bool was_queued = !old_days.empty();
-  bool queued = !new_days.empty();
-  if (queued && !was_queued) rows.Put(queue_key, id);
-  if (!queued && was_queued) rows.Delete(queue_key);
-  std::string list_key = ListKey(after["family"].get<std::string>(), created);
-  std::optional<std::string> list_row;
-  if (event.payload_type() == schema::Payload::BookingChanged) {
-    if (auto old = rows.Get(list_key)) list_row = PatchListRow(*old, after);
-  }
-  if (!list_row) list_row = ListRow(after);
-  rows.Put(list_key, *list_row);
-  rows.Put(StateKey(id), Dump(after));
-  if (before.is_null())
-    rows.Put(IndexKey(id), after["family"].get<std::string>() + '\n' + std::to_string(created));
 }
 
 std::vector<RequestRow> RequestsView::List(const events::ViewReader& rows,
@@ -621,22 +968,25 @@ std::vector<RequestRow> RequestsView::List(const events::ViewReader& rows,
       auto h = ParseHeader(value);
       if (!h) return true;
       if (!filter.kind.empty() && h->kind != filter.kind) return true;
-      if (!filter.state.empty() && h->state != filter.state) return true;
       if (!filter.child_id.empty() && !ListHas(h->children, filter.child_id)) return true;
       if (filter.from_day || filter.to_day) {
         if (h->from.empty()) return true;
         if (filter.to_day && ToInt(h->from) > *filter.to_day) return true;
         if (filter.from_day && ToInt(h->to) < *filter.from_day) return true;
       }
+      auto state_row = StateRow(rows, h->id);
+      Folded f;
+      if (!state_row || !f.Decode(*state_row)) return true;
+      if (!filter.state.empty() && f.State() != filter.state) return true;
       RequestRow row;
       row.position = ~FromBigEndian(inverted);
       row.created_at_us = ToInt(h->at);
-      row.json = std::string(h->json);
+      row.json = Summary(*h, f);
       uint64_t marker = all_read;
       if (auto r = read.find(std::string(h->id)); r != read.end()) {
         marker = std::max(marker, r->second);
       }
-      row.unread = UnreadAfter(h->updates, marker);
+      row.unread = f.UnreadAfter(marker);
       out.push_back(std::move(row));
       return ++found < limit;
     });
@@ -650,67 +1000,75 @@ std::vector<RequestRow> RequestsView::List(const events::ViewReader& rows,
 std::optional<RequestHistory> RequestsView::History(const events::ViewReader& rows,
                                                     std::string_view request_id,
                                                     std::string_view account_id) {
-  auto index = rows.Get(IndexKey(request_id));
-  size_t newline = index ? index->find('\n') : std::string::npos;
-  if (newline == std::string::npos) return std::nullopt;
-  RequestHistory out;
-  out.request_id = std::string(request_id);
-  out.family_id = index->substr(0, newline);
-  uint64_t created = static_cast<uint64_t>(ToInt(std::string_view(*index).substr(newline + 1)));
-  auto value = rows.Get(ListKey(out.family_id, created));
+  auto index_row = rows.Get(IndexKey(request_id));
+  Index index;
+  if (!index_row || !index.Decode(*index_row)) return std::nullopt;
+  auto state_row = StateRow(rows, request_id);
+  Folded f;
+  if (!state_row || !f.Decode(*state_row)) return std::nullopt;
+  auto value = rows.Get(ListKey(index.family, index.created));
   if (!value) return std::nullopt;
   auto h = ParseHeader(*value);
   if (!h) return std::nullopt;
-  out.summary.position = created;
+  RequestHistory out;
+  out.request_id = std::string(request_id);
+  out.family_id = std::string(index.family);
+  out.summary.position = index.created;
   out.summary.created_at_us = ToInt(h->at);
-  out.summary.json = std::string(h->json);
+  out.summary.json = Summary(*h, f);
   uint64_t marker = std::max(Marker(rows, AllReadKey(account_id)),
                              Marker(rows, ReadPrefix(account_id) + std::string(request_id)));
-  out.summary.unread = UnreadAfter(h->updates, marker);
-  std::string_view updates = h->updates;  // "p1,p2,...,pn,"
-  if (updates.ends_with(',')) updates.remove_suffix(1);
-  if (!updates.empty()) {
-    out.last_update = static_cast<uint64_t>(ToInt(updates.substr(updates.rfind(',') + 1)));
-  }
-  // Entry rows, each followed by its days' rows (keys 8 bytes longer).
-  std::string prefix = HistoryPrefix(request_id);
-  std::string_view text;  // of the entry being assembled
-  size_t offset = std::string_view::npos;
-  std::string days;
-  auto finish = [&] {
-    if (out.entries.empty()) return;
-    std::string& json = out.entries.back().json;
-    if (offset == std::string_view::npos) {
-      json = std::string(text);
-    } else {
-      json.reserve(text.size() + days.size());
-      json.append(text.substr(0, offset)).append(days).append(text.substr(offset));
-    }
+  out.summary.unread = f.UnreadAfter(marker);
+  if (f.update_count() > 0) out.last_update = f.update(f.update_count() - 1);
+
+  // Every day's changes, in the order of their entries, then of their events.
+  struct Day {
+    uint64_t entry, position;
+    std::string json;
   };
-  std::string entry_value;  // the entry's row, kept while its days are read
-  rows.Scan(prefix, [&](std::string_view key, std::string_view value) {
-    if (key.size() == prefix.size() + 16) {
-      if (!out.entries.empty()) {
-        if (!days.empty()) days.push_back(',');
-        days.append(value);
-      }
-      return true;
-    }
-    if (key.size() != prefix.size() + 8) return true;
-    size_t at_end = value.find('\n');
-    size_t offset_end = at_end == std::string_view::npos ? at_end : value.find('\n', at_end + 1);
-    if (offset_end == std::string_view::npos) return true;
-    finish();
-    entry_value = std::string(value.substr(offset_end + 1));
-    text = entry_value;
-    std::string_view offset_text = value.substr(at_end + 1, offset_end - at_end - 1);
-    offset = offset_text.empty() ? std::string_view::npos : static_cast<size_t>(ToInt(offset_text));
-    if (offset != std::string_view::npos && offset > text.size()) offset = text.size();
-    days.clear();
-    out.entries.push_back({ToInt(value.substr(0, at_end)), std::string()});
+  std::vector<Day> days;
+  std::string day_prefix = DayPrefix(request_id);
+  rows.Scan(day_prefix, [&](std::string_view key, std::string_view day_value) {
+    auto parts = SplitDayKey(key.substr(day_prefix.size()));
+    if (!parts) return true;
+    ForEachDayChange(day_value, [&](const DayChange& c) {
+      Json day{{"child_id", std::string(parts->first)},
+               {"activity_id", std::string(parts->second)},
+               {"date", DayText(c.day)},
+               {"state", std::string(OutcomeName(c.outcome))}};
+      if (!c.reason.empty()) day["reason"] = std::string(c.reason);
+      days.push_back({c.entry, c.position, Dump(day)});
+    });
     return true;
   });
-  finish();
+  std::sort(days.begin(), days.end(), [](const Day& a, const Day& b) {
+    return std::tie(a.entry, a.position) < std::tie(b.entry, b.position);
+  });
+  auto next_day = days.begin();
+  std::string prefix = HistoryPrefix(request_id);
+  rows.Scan(prefix, [&](std::string_view key, std::string_view entry_value) {
+    if (key.size() != prefix.size() + 8) return true;
+    uint64_t position = FromBigEndian(key.substr(prefix.size()));
+    auto entry = ReadEntry(entry_value, position);
+    if (!entry) return true;
+    while (next_day != days.end() && next_day->entry < position) ++next_day;
+    std::string json;
+    if (entry->offset == std::string::npos) {
+      json = std::move(entry->text);
+      while (next_day != days.end() && next_day->entry == position) ++next_day;
+    } else {
+      json.append(std::string_view(entry->text).substr(0, entry->offset));
+      bool first = true;
+      for (; next_day != days.end() && next_day->entry == position; ++next_day) {
+        if (!first) json.push_back(',');
+        first = false;
+        json.append(next_day->json);
+      }
+      json.append(std::string_view(entry->text).substr(entry->offset));
+    }
+    out.entries.push_back({entry->at_us, std::move(json)});
+    return true;
+  });
   return out;
 }
 
@@ -723,41 +1081,46 @@ std::vector<QueuedRequest> RequestsView::Queue(const events::ViewReader& rows,
   rows.Scan(kQueuePrefix, [&](std::string_view key, std::string_view value) {
     uint64_t position = FromBigEndian(key.substr(kQueuePrefix.size()));
     if (position <= after_position) return true;
-    auto state = Load(rows, value);
-    if (!state) return true;
-    if (!kind.empty() && (*state)["kind"] != kind) return true;
+    auto index_row = rows.Get(IndexKey(value));
+    Index index;
+    if (!index_row || !index.Decode(*index_row)) return true;
+    if (!kind.empty() && KindName(index.kind) != kind) return true;
     bool match = activity_id.empty() && !day;
     QueuedRequest q;
     std::string prefix = DayPrefix(value);
     rows.Scan(prefix, [&](std::string_view day_key, std::string_view day_value) {
-      std::string_view rest = day_key.substr(prefix.size());
-      size_t child_end = rest.find('\0');
-      size_t activity_end =
-          child_end == std::string_view::npos ? child_end : rest.find('\0', child_end + 1);
-      if (activity_end == std::string_view::npos || rest.size() != activity_end + 9) return true;
-      size_t newline = day_value.find('\n');
-      RequestDay rd{
-          std::string(rest.substr(0, child_end)),
-          std::string(rest.substr(child_end + 1, activity_end - child_end - 1)),
-          static_cast<int>(static_cast<int64_t>(FromBigEndian(rest.substr(activity_end + 1)))),
-          std::string(day_value.substr(0, newline)),
-          newline == std::string_view::npos ? std::string()
-                                            : std::string(day_value.substr(newline + 1))};
-      if (rd.state == "pending" && (activity_id.empty() || rd.activity_id == activity_id) &&
-          (!day || rd.day == *day)) {
-        match = true;
+      auto parts = SplitDayKey(day_key.substr(prefix.size()));
+      if (!parts) return true;
+      // Each day's last change, in the order of their first.
+      std::vector<DayChange> last;
+      ForEachDayChange(day_value, [&](const DayChange& c) {
+        auto found = std::find_if(last.begin(), last.end(),
+                                  [&](const DayChange& l) { return l.day == c.day; });
+        if (found == last.end()) {
+          last.push_back(c);
+        } else {
+          *found = c;
+        }
+      });
+      for (const DayChange& c : last) {
+        RequestDay rd{std::string(parts->first), std::string(parts->second), c.day,
+                      std::string(OutcomeName(c.outcome)), std::string(c.reason)};
+        if (rd.state == "pending" && (activity_id.empty() || rd.activity_id == activity_id) &&
+            (!day || rd.day == *day)) {
+          match = true;
+        }
+        q.days.push_back(std::move(rd));
       }
-      q.days.push_back(std::move(rd));
       return true;
     });
     if (!match) return true;
     q.position = position;
-    q.created_at_us = (*state)["at"].get<int64_t>();
-    q.request_id = (*state)["id"].get<std::string>();
-    q.family_id = (*state)["family"].get<std::string>();
-    q.kind = (*state)["kind"].get<std::string>();
-    q.by_id = (*state)["by"]["id"].get<std::string>();
-    q.by_name = (*state)["by"]["name"].get<std::string>();
+    q.created_at_us = index.at;
+    q.request_id = std::string(index.queue_id);
+    q.family_id = std::string(index.queue_family);
+    q.kind = std::string(KindName(index.kind));
+    q.by_id = std::string(index.by_id);
+    q.by_name = std::string(index.by_name);
     std::sort(q.days.begin(), q.days.end(), [](const RequestDay& a, const RequestDay& b) {
       return std::tie(a.day, a.child_id, a.activity_id) <
              std::tie(b.day, b.child_id, b.activity_id);
@@ -771,9 +1134,11 @@ std::vector<QueuedRequest> RequestsView::Queue(const events::ViewReader& rows,
 std::vector<PendingCount> RequestsView::PendingByActivity(const events::ViewReader& rows) {
   std::vector<PendingCount> out;
   rows.Scan("c/", [&](std::string_view key, std::string_view value) {
+    if (value.size() != 8) return true;
     PendingCount count;
     count.activity_id = std::string(key.substr(2));
-    std::sscanf(std::string(value).c_str(), "%d %d", &count.requests, &count.days);
+    count.requests = ReadFixed<int32_t>(value.data());
+    count.days = ReadFixed<int32_t>(value.data() + 4);
     out.push_back(std::move(count));
     return true;
   });
