@@ -1,8 +1,16 @@
-// The family file view. Per family, the folded state is kept as one JSON row ("s/"), from which
-// each event re-renders the documents served as they are ("d/" with IBANs masked, "r/" without
-// sensitive sections); history entries ("h/") and the agents' queue ("q/") are rows of their own.
+// The family file view. Each event touches only the rows it changes; the file is rendered when
+// read. Rows of family F (ids never hold '/'):
+//   "f/F/v"      the file's version (the stream version of its last event), decimal: its ETag;
+//   "f/F/m/M"    member M: the position of its MemberAdded (the members' order), kind, child,
+//                whether removed, and its sections' current values (binary, see MemberRow);
+//   "f/F/p/C"    pending change C as JSON (kind, member, sections proposed, by, at, position);
+//   "x/F/C"      change C once decided, withdrawn or superseded, as JSON;
+//   "h/F/<pos>"  a history entry as JSON, by the event's 8-byte big-endian position;
+//   "q/<pos>"    the agents' queue: "F\0C" for each pending change, by its proposal's position.
+// Everything a file shows is under "f/F/", so one scan reads it at one snapshot.
 #include "projections/dossier_view.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,9 +28,17 @@ using Json = nlohmann::json;
 namespace dossier = schema::dossier;
 using events::Str;
 
-std::string StateKey(std::string_view family) { return "s/" + std::string(family); }
-std::string DocKey(std::string_view family, bool redacted) {
-  return (redacted ? "r/" : "d/") + std::string(family);
+std::string FilePrefix(std::string_view family) { return "f/" + std::string(family) + "/"; }
+std::string VersionKey(std::string_view family) { return FilePrefix(family) + "v"; }
+std::string MemberKey(std::string_view family, std::string_view member) {
+  return FilePrefix(family) + "m/" + std::string(member);
+}
+std::string PendingKey(std::string_view family, std::string_view change) {
+  return FilePrefix(family) + "p/" + std::string(change);
+}
+std::string ClosedPrefix(std::string_view family) { return "x/" + std::string(family) + "/"; }
+std::string ClosedKey(std::string_view family, std::string_view change) {
+  return ClosedPrefix(family) + std::string(change);
 }
 std::string BigEndian(uint64_t v) {
   std::string out(8, '\0');
@@ -93,13 +109,6 @@ Json FieldsJson(const flatbuffers::Vector<flatbuffers::Offset<schema::FieldValue
   if (fields == nullptr) return out;
   for (const auto* f : *fields) out[Str(f->name())] = Str(f->value());
   return out;
-}
-
-Json* FindMember(Json& state, std::string_view id) {
-  for (auto& m : state["members"]) {
-    if (m["id"] == id) return &m;
-  }
-  return nullptr;
 }
 
 const Json* FindMember(const Json& state, std::string_view id) {
@@ -201,32 +210,192 @@ std::string Render(const Json& state, std::string_view family_id, bool redacted)
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// Folds one event into the state; returns the history entry it makes (null: none).
-Json Fold(Json& state, const schema::EventRecord& event) {
+// A member as its row holds it. Sections and fields are ordered by name, as in a JSON object.
+struct MemberRow {
+  using Fields = std::map<std::string, std::string, std::less<>>;
+  uint64_t added_at = 0;  // position of its MemberAdded: the members' order in the file
+  std::string kind;
+  std::string child_id;
+  bool removed = false;
+  std::map<std::string, Fields, std::less<>> sections;
+};
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void PutText(std::string& out, std::string_view text) {
+  PutVarint(out, text.size());
+  out += text;
+}
+bool GetVarint(std::string_view& in, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+bool GetText(std::string_view& in, std::string& text) {
+  uint64_t size = 0;
+  if (!GetVarint(in, size) || size > in.size()) return false;
+  text.assign(in.substr(0, size));
+  in.remove_prefix(size);
+  return true;
+}
+
+// added_at, kind, child_id, removed (one byte), then the sections: count, and for each its name,
+// its fields' count and each field's name and value. Lengths and counts are varints.
+std::string EncodeMember(const MemberRow& m) {
+  std::string out;
+  out.reserve(64 + m.sections.size() * 96);
+  PutVarint(out, m.added_at);
+  PutText(out, m.kind);
+  PutText(out, m.child_id);
+  out += m.removed ? '\1' : '\0';
+  PutVarint(out, m.sections.size());
+  for (const auto& [name, fields] : m.sections) {
+    PutText(out, name);
+    PutVarint(out, fields.size());
+    for (const auto& [field, value] : fields) {
+      PutText(out, field);
+      PutText(out, value);
+    }
+  }
+  return out;
+}
+
+std::optional<MemberRow> DecodeMember(std::string_view in) {
+  MemberRow m;
+  uint64_t sections = 0;
+  if (!GetVarint(in, m.added_at) || !GetText(in, m.kind) || !GetText(in, m.child_id) ||
+      in.empty()) {
+    return std::nullopt;
+  }
+  m.removed = in.front() != '\0';
+  in.remove_prefix(1);
+  if (!GetVarint(in, sections)) return std::nullopt;
+  for (uint64_t s = 0; s < sections; ++s) {
+    std::string name;
+    uint64_t count = 0;
+    if (!GetText(in, name) || !GetVarint(in, count)) return std::nullopt;
+    MemberRow::Fields& fields = m.sections[name];
+    for (uint64_t f = 0; f < count; ++f) {
+      std::string field;
+      std::string value;
+      if (!GetText(in, field) || !GetText(in, value)) return std::nullopt;
+      fields.emplace(std::move(field), std::move(value));
+    }
+  }
+  return m;
+}
+
+// The member as the read functions see it (the folded state of the whole file).
+Json MemberJson(std::string_view id, const MemberRow& m) {
+  Json sections = Json::object();
+  for (const auto& [name, fields] : m.sections) {
+    Json& section = sections[name] = Json::object();
+    for (const auto& [field, value] : fields) section[field] = value;
+  }
+  Json out{{"id", std::string(id)},
+           {"kind", m.kind},
+           {"child_id", m.child_id},
+           {"sections", std::move(sections)}};
+  if (m.removed) out["removed"] = true;
+  return out;
+}
+
+std::optional<uint64_t> VersionOf(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// The folded state of the file of `family` — {"version", "members": [...] in the order they were
+// added, "changes": {id: change}} — read in one scan; `closed` adds the changes no longer
+// pending. nullopt: the family has no file.
+std::optional<Json> LoadState(const events::ViewReader& rows, std::string_view family,
+                              bool closed = false) {
+  std::optional<uint64_t> version;
+  std::vector<std::pair<uint64_t, Json>> members;
+  Json changes = Json::object();
+  const std::string prefix = FilePrefix(family);
+  rows.Scan(prefix, [&](std::string_view key, std::string_view value) {
+    std::string_view rest = key.substr(prefix.size());
+    if (rest == "v") {
+      version = VersionOf(value);
+    } else if (rest.starts_with("m/")) {
+      if (auto m = DecodeMember(value)) {
+        members.emplace_back(m->added_at, MemberJson(rest.substr(2), *m));
+      }
+    } else if (rest.starts_with("p/")) {
+      if (auto c = JsonRow(std::string(value))) changes[std::string(rest.substr(2))] = *c;
+    }
+    return true;
+  });
+  if (!version) return std::nullopt;
+  if (closed) {
+    const std::string closed_prefix = ClosedPrefix(family);
+    rows.Scan(closed_prefix, [&](std::string_view key, std::string_view value) {
+      if (auto c = JsonRow(std::string(value))) {
+        changes[std::string(key.substr(closed_prefix.size()))] = *c;
+      }
+      return true;
+    });
+  }
+  std::stable_sort(members.begin(), members.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  Json list = Json::array();
+  for (auto& [position, m] : members) list.push_back(std::move(m));
+  return Json{{"version", *version}, {"members", std::move(list)}, {"changes", std::move(changes)}};
+}
+
+// Folds one event into the rows of `family`; returns the history entry it makes (null: none).
+Json Fold(events::ViewWriter& rows, std::string_view family, const schema::EventRecord& event) {
   std::string at = events::IsoTime(event.recorded_at_us());
   Json entry{{"position", event.position()}, {"at", at}};
+  // Closes a change (pending or not): its row moves to the closed ones, its queue row goes.
   auto close = [&](const std::string& change_id, const char* status, const Json& by,
-                   const std::string& reason) -> Json* {
-    if (!state["changes"].contains(change_id)) return nullptr;
-    Json& c = state["changes"][change_id];
-    c["status"] = status;
-    c["decided_at"] = at;
-    c["decided_by"] = by;
-    if (!reason.empty()) c["reason"] = reason;
+                   const std::string& reason, const std::optional<std::string>& superseded_by) {
+    std::string key = PendingKey(family, change_id);
+    std::optional<Json> c = JsonRow(rows.Get(key));
+    if (c) {
+      rows.Delete(key);
+    } else {
+      c = JsonRow(rows.Get(ClosedKey(family, change_id)));
+      if (!c) return false;
+    }
+    (*c)["status"] = status;
+    (*c)["decided_at"] = at;
+    (*c)["decided_by"] = by;
+    if (!reason.empty()) (*c)["reason"] = reason;
+    if (superseded_by) (*c)["superseded_by"] = *superseded_by;
+    rows.Put(ClosedKey(family, change_id), c->dump());
+    rows.Delete(std::string(kQueuePrefix) + BigEndian((*c)["position"].get<uint64_t>()));
     entry["change_id"] = change_id;
-    entry["member_id"] = c["member_id"];
+    entry["member_id"] = (*c)["member_id"];
     entry["by"] = by;
     if (!reason.empty()) entry["reason"] = reason;
-    return &c;
+    return true;
   };
   switch (event.payload_type()) {
     case schema::Payload::MemberAdded: {
       const auto* e = event.payload_as_MemberAdded();
       std::string kind(dossier::KindName(static_cast<dossier::Kind>(e->kind())));
-      state["members"].push_back({{"id", Str(e->member_id())},
-                                  {"kind", kind},
-                                  {"child_id", Str(e->child_id())},
-                                  {"sections", Json::object()}});
+      MemberRow m;
+      m.added_at = event.position();
+      m.kind = kind;
+      m.child_id = Str(e->child_id());
+      rows.Put(MemberKey(family, Str(e->member_id())), EncodeMember(m));
       entry.update({{"type", "member_added"},
                     {"member_id", Str(e->member_id())},
                     {"kind", kind},
@@ -236,32 +405,39 @@ Json Fold(Json& state, const schema::EventRecord& event) {
     }
     case schema::Payload::SectionUpdated: {
       const auto* e = event.payload_as_SectionUpdated();
-      Json* m = FindMember(state, Str(e->member_id()));
-      if (m == nullptr) return nullptr;
+      std::string key = MemberKey(family, Str(e->member_id()));
+      auto row = rows.Get(key);
+      std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
+      if (!m) return nullptr;
       std::string section = Str(e->section());
       Json fields = FieldsJson(e->fields());
-      Json& current = (*m)["sections"][section];
+      MemberRow::Fields& current = m->sections[section];
       for (const auto& [name, value] : fields.items()) {
-        if (value.get<std::string>().empty()) {
+        const std::string& text = value.get_ref<const std::string&>();
+        if (text.empty()) {
           current.erase(name);
         } else {
-          current[name] = value;
+          current[name] = text;
         }
       }
+      rows.Put(key, EncodeMember(*m));
       entry.update({{"type", "section_updated"},
                     {"member_id", Str(e->member_id())},
                     {"section", section},
                     {"sensitive", dossier::IsSensitiveSection(section)},
-                    {"fields", TypedFields(KindNamed((*m)["kind"]), section, fields, true)},
+                    {"fields", TypedFields(KindNamed(m->kind), section, fields, true)},
                     {"by", Person(event, e->by_name())}});
       if (!Str(e->change_id()).empty()) entry["change_id"] = Str(e->change_id());
       return entry;
     }
     case schema::Payload::MemberRemoved: {
       const auto* e = event.payload_as_MemberRemoved();
-      Json* m = FindMember(state, Str(e->member_id()));
-      if (m == nullptr) return nullptr;
-      (*m)["removed"] = true;
+      std::string key = MemberKey(family, Str(e->member_id()));
+      auto row = rows.Get(key);
+      std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
+      if (!m) return nullptr;
+      m->removed = true;
+      rows.Put(key, EncodeMember(*m));
       entry.update({{"type", "member_removed"},
                     {"member_id", Str(e->member_id())},
                     {"by", Person(event, e->by_name())}});
@@ -278,25 +454,38 @@ Json Fold(Json& state, const schema::EventRecord& event) {
       if (e->superseded() != nullptr) {
         for (const auto* ref : *e->superseded()) {
           std::string old = Str(ref->change_id());
-          if (!state["changes"].contains(old)) continue;
-          Json& old_sections = state["changes"][old]["sections"];
+          std::string key = PendingKey(family, old);
+          std::optional<std::string> row = rows.Get(key);
+          if (!row) {
+            key = ClosedKey(family, old);
+            row = rows.Get(key);
+          }
+          std::optional<Json> c = JsonRow(row);
+          if (!c) continue;
+          Json& old_sections = (*c)["sections"];
           std::string section = Str(ref->section());
           if (!old_sections.contains(section)) continue;
           old_sections[section].erase(Str(ref->field()));
           if (old_sections[section].empty()) old_sections.erase(section);
+          rows.Put(key, c->dump());
         }
       }
       bool add = e->kind() == schema::ChangeKind::AddMember;
       Json by = Person(event, e->by_name());
-      state["changes"][Str(e->change_id())] = {{"kind", add ? "add_member" : "update"},
-                                               {"member_id", Str(e->member_id())},
-                                               {"member_kind", member_kind},
-                                               {"child_id", Str(e->child_id())},
-                                               {"sections", sections},
-                                               {"by", by},
-                                               {"at", at},
-                                               {"position", event.position()},
-                                               {"status", "pending"}};
+      std::string change_id = Str(e->change_id());
+      Json change{{"kind", add ? "add_member" : "update"},
+                  {"member_id", Str(e->member_id())},
+                  {"member_kind", member_kind},
+                  {"child_id", Str(e->child_id())},
+                  {"sections", sections},
+                  {"by", by},
+                  {"at", at},
+                  {"position", event.position()},
+                  {"status", "pending"}};
+      rows.Put(PendingKey(family, change_id), change.dump());
+      rows.Delete(ClosedKey(family, change_id));  // an id proposed again replaces its change
+      rows.Put(std::string(kQueuePrefix) + BigEndian(event.position()),
+               std::string(family) + '\0' + change_id);
       bool sensitive = false;
       Json typed = Json::object();
       for (const auto& [sname, fields] : sections.items()) {
@@ -304,7 +493,7 @@ Json Fold(Json& state, const schema::EventRecord& event) {
         typed[sname] = TypedFields(KindNamed(member_kind), sname, fields, true);
       }
       entry.update({{"type", "change_proposed"},
-                    {"change_id", Str(e->change_id())},
+                    {"change_id", change_id},
                     {"change_kind", add ? "add_member" : "update"},
                     {"member_id", Str(e->member_id())},
                     {"member_kind", member_kind},
@@ -315,13 +504,16 @@ Json Fold(Json& state, const schema::EventRecord& event) {
     }
     case schema::Payload::ChangeApproved: {
       const auto* e = event.payload_as_ChangeApproved();
-      if (!close(Str(e->change_id()), "approved", Person(event, e->by_name()), "")) return nullptr;
+      if (!close(Str(e->change_id()), "approved", Person(event, e->by_name()), "", std::nullopt)) {
+        return nullptr;
+      }
       entry["type"] = "change_approved";
       return entry;
     }
     case schema::Payload::ChangeRejected: {
       const auto* e = event.payload_as_ChangeRejected();
-      if (!close(Str(e->change_id()), "rejected", Person(event, e->by_name()), Str(e->reason()))) {
+      if (!close(Str(e->change_id()), "rejected", Person(event, e->by_name()), Str(e->reason()),
+                 std::nullopt)) {
         return nullptr;
       }
       entry["type"] = "change_rejected";
@@ -329,7 +521,7 @@ Json Fold(Json& state, const schema::EventRecord& event) {
     }
     case schema::Payload::ChangeWithdrawn: {
       const auto* e = event.payload_as_ChangeWithdrawn();
-      if (!close(Str(e->change_id()), "withdrawn", Person(event, e->by_name()), "")) {
+      if (!close(Str(e->change_id()), "withdrawn", Person(event, e->by_name()), "", std::nullopt)) {
         return nullptr;
       }
       entry["type"] = "change_withdrawn";
@@ -337,9 +529,10 @@ Json Fold(Json& state, const schema::EventRecord& event) {
     }
     case schema::Payload::ChangeSuperseded: {
       const auto* e = event.payload_as_ChangeSuperseded();
-      Json* c = close(Str(e->change_id()), "superseded", Json{{"id", ""}, {"name", ""}}, "");
-      if (c == nullptr) return nullptr;
-      (*c)["superseded_by"] = Str(e->by_change_id());
+      if (!close(Str(e->change_id()), "superseded", Json{{"id", ""}, {"name", ""}}, "",
+                 Str(e->by_change_id()))) {
+        return nullptr;
+      }
       entry.erase("by");
       entry["superseded_by"] = Str(e->by_change_id());
       entry["type"] = "change_superseded";
@@ -348,10 +541,6 @@ Json Fold(Json& state, const schema::EventRecord& event) {
     default:
       return nullptr;
   }
-}
-
-std::optional<Json> LoadState(const events::ViewReader& rows, std::string_view family) {
-  return JsonRow(rows.Get(StateKey(family)));
 }
 
 bool IsDossierEvent(schema::Payload type) {
@@ -375,36 +564,23 @@ bool IsDossierEvent(schema::Payload type) {
 void DossierView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   if (!IsDossierEvent(event.payload_type())) return;
   std::string family(StreamEntityId(Str(event.stream_id())));
-  Json state = Json{{"version", 0}, {"members", Json::array()}, {"changes", Json::object()}};
-  if (auto parsed = JsonRow(rows.Get(StateKey(family)))) state = std::move(*parsed);
-  Json entry = Fold(state, event);
-  state["version"] = event.stream_version();
-  // The agents' queue follows each change's status.
-  for (const auto& [change_id, c] : state["changes"].items()) {
-    std::string key = std::string(kQueuePrefix) + BigEndian(c["position"].get<uint64_t>());
-    if (c["status"] == "pending" && c["position"] == event.position()) {
-      rows.Put(key, family + '\0' + change_id);
-    } else if (c["status"] != "pending" && entry.is_object() &&
-               entry.value("change_id", "") == change_id) {
-      rows.Delete(key);
-    }
-  }
+  Json entry = Fold(rows, family, event);
   if (entry.is_object()) {
     rows.Put(HistoryPrefix(family) + BigEndian(event.position()), entry.dump());
   }
-  rows.Put(StateKey(family), state.dump());
-  std::string version = std::to_string(event.stream_version()) + "\n";
-  rows.Put(DocKey(family, false), version + Render(state, family, false));
-  rows.Put(DocKey(family, true), version + Render(state, family, true));
+  rows.Put(VersionKey(family), std::to_string(event.stream_version()));
+}
+
+uint64_t DossierView::Version(const events::ViewReader& rows, std::string_view family_id) {
+  auto value = rows.Get(VersionKey(family_id));
+  return value ? VersionOf(*value).value_or(0) : 0;
 }
 
 std::optional<DossierDocument> DossierView::Document(const events::ViewReader& rows,
                                                      std::string_view family_id, bool redacted) {
-  auto value = rows.Get(DocKey(family_id, redacted));
-  if (!value) return std::nullopt;
-  size_t newline = value->find('\n');
-  if (newline == std::string::npos) return std::nullopt;
-  return DossierDocument{std::stoull(value->substr(0, newline)), value->substr(newline + 1)};
+  auto state = LoadState(rows, family_id);
+  if (!state) return std::nullopt;
+  return DossierDocument{(*state)["version"].get<uint64_t>(), Render(*state, family_id, redacted)};
 }
 
 std::optional<std::string> DossierView::BankSection(const events::ViewReader& rows,
@@ -513,9 +689,10 @@ std::vector<QueuedChange> DossierView::Queue(const events::ViewReader& rows,
 
 bool DossierView::HasPhoto(const events::ViewReader& rows, std::string_view family_id,
                            std::string_view photo) {
-  auto state = rows.Get(StateKey(family_id));
-  return state && photo.size() > 4 &&
-         state->find("\"" + std::string(photo) + "\"") != std::string::npos;
+  if (photo.size() <= 4) return false;
+  auto state = LoadState(rows, family_id, /*closed=*/true);
+  return state && state->dump(-1, ' ', false, Json::error_handler_t::replace)
+                          .find("\"" + std::string(photo) + "\"") != std::string::npos;
 }
 
 }  // namespace portail::projections

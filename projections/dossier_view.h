@@ -1,5 +1,5 @@
-// The family file view: each family's file as served (current values, pending proposals, the
-// version that is its ETag), the history of its changes, and the agents' queue of pending
+// The family file view: each family's file (current values, pending proposals, the version that
+// is its ETag), rendered when read; the history of its changes; and the agents' queue of pending
 // changes across families.
 #pragma once
 
@@ -28,10 +28,17 @@ struct QueuedChange {
 class DossierView : public events::Projection {
  public:
   std::string_view name() const override { return "dossier"; }
+  // 2: one row per member and per change instead of the whole file's state and its renderings.
+  uint32_t format_version() const override { return 2; }
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
+  // The version of the file of `family_id` (its ETag; changes with every change to the file),
+  // reading one small row; 0: the family has no file yet.
+  static uint64_t Version(const events::ViewReader& rows, std::string_view family_id);
+
   // The file of `family_id`: IBANs masked; `redacted` leaves out sensitive sections (for
-  // readers who are neither subscribed nor agents). nullopt: the family has no file yet.
+  // readers who are neither subscribed nor agents). Rendered from the family's rows, read at one
+  // snapshot. nullopt: the family has no file yet.
   static std::optional<DossierDocument> Document(const events::ViewReader& rows,
                                                  std::string_view family_id, bool redacted);
   // The bank section of a guardian with the IBAN in full (the guardian's edit view), as JSON.
