@@ -193,25 +193,40 @@ void DossierRoutes::GetDossier(Request& request, Reply reply) {
   auto allowed = Reader(request, reply);
   if (!allowed) return;
   bool redacted = allowed->access == Access::kAuditor;
-  auto doc = projections::DossierView::Document(dossiers(), request.Param("family_id"), redacted);
-  if (!doc) {
-    // A family without members yet: an empty file at version 0.
-    Json empty{{"family_id", request.Param("family_id")},
-               {"version", 0},
-               {"members", Json::array()},
-               {"pending_changes", Json::array()}};
-    if (redacted) empty["redacted"] = true;
-    doc = projections::DossierDocument{0, empty.dump()};
-  }
-  std::string etag = ETagOf(doc->version);
+  std::string family(request.Param("family_id"));
+  const events::ViewReader& rows = dossiers();
+  // The version first (one small row): a client's copy or a cached rendering of it is current
+  // while the version is the same, since every change to the file makes a new one.
+  uint64_t version = projections::DossierView::Version(rows, family);
   Response response;
-  response.headers.emplace_back("ETag", etag);
-  if (auto none_match = request.Header("if-none-match"); none_match && *none_match == etag) {
+  if (auto none_match = request.Header("if-none-match");
+      none_match && *none_match == ETagOf(version)) {
+    response.headers.emplace_back("ETag", ETagOf(version));
     response.status = 304;
     response.content_type.clear();
     return reply(std::move(response));
   }
-  response.body = std::move(doc->body);
+  std::string key = (redacted ? "r/" : "d/") + family;
+  std::shared_ptr<const RenderedDossier> rendered = rendered_.Find(key);
+  if (rendered == nullptr || rendered->version != version) {
+    auto doc = projections::DossierView::Document(rows, family, redacted);
+    if (doc) {
+      auto entry =
+          std::make_shared<RenderedDossier>(RenderedDossier{doc->version, std::move(doc->body)});
+      rendered_.Put(key, entry);
+      rendered = std::move(entry);
+    } else {
+      // A family without members yet: an empty file at version 0 (not kept).
+      Json empty{{"family_id", family},
+                 {"version", 0},
+                 {"members", Json::array()},
+                 {"pending_changes", Json::array()}};
+      if (redacted) empty["redacted"] = true;
+      rendered = std::make_shared<RenderedDossier>(RenderedDossier{0, empty.dump()});
+    }
+  }
+  response.headers.emplace_back("ETag", ETagOf(rendered->version));
+  response.body = rendered->body;
   reply(std::move(response));
 }
 

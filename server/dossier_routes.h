@@ -1,7 +1,9 @@
 // The family file API: the file with its pending changes, agents' direct edits, families'
-// proposals, the agents' decisions and queue, the history, and photos.
+// proposals, the agents' decisions and queue, the history, and photos. The file is rendered once
+// per family and variant (full or redacted) and served from memory while its version is unchanged.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "server/auth.h"
 #include "server/family_access.h"
 #include "server/router.h"
+#include "server/sharded_cache.h"
 
 namespace portail::server {
 
@@ -20,6 +23,12 @@ class DossierRoutes {
   void Add(Router& router);
 
  private:
+  // A family file as rendered at `version`.
+  struct RenderedDossier {
+    uint64_t version = 0;
+    std::string body;
+  };
+
   void GetDossier(Request& request, Reply reply);
   void GetBank(Request& request, Reply reply);
   void GetHistory(Request& request, Reply reply);
@@ -46,6 +55,8 @@ class DossierRoutes {
   Services services_;
   Authenticator* auth_;
   std::string photo_dir_;
+  // Keyed "d/<family>" (IBANs masked) or "r/<family>" (redacted).
+  ShardedCache<RenderedDossier> rendered_;
 };
 
 }  // namespace portail::server

@@ -220,6 +220,74 @@ TEST_F(DossierTest, SensitiveDataIsForSubscribedAccountsAndAgentsOnly) {
   EXPECT_EQ(history.body.find(kIban), std::string::npos);
 }
 
+TEST_F(DossierTest, AReadAfterAChangeGetsTheNewFileAndETagNotAKeptOne) {
+  GivenMembers();
+  auto first = portal_->Get(Path("/dossier"), Bearer(parent_));
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto again = portal_->Get(Path("/dossier"), Bearer(parent_));
+  EXPECT_EQ(again.headers["etag"], first.headers["etag"]);
+  EXPECT_EQ(again.body, first.body);
+
+  auto edited = Patch(agent_, child2_, "general", {{"school", "Jean Jaurès"}});
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  auto after = portal_->Get(Path("/dossier"), Bearer(parent_));
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.headers["etag"], edited.headers["etag"]);
+  EXPECT_NE(after.headers["etag"], first.headers["etag"]);
+  EXPECT_EQ(MemberOf(BodyOf(after), child2_)["sections"]["general"]["school"]["value"],
+            "Jean Jaurès");
+  EXPECT_EQ(BodyOf(after)["version"], std::stoi(after.headers["etag"].substr(1)));
+
+  // The old ETag no longer matches; the new one does.
+  Headers old_copy = Bearer(parent_);
+  old_copy.emplace_back("If-None-Match", first.headers["etag"]);
+  auto refreshed = portal_->Get(Path("/dossier"), old_copy);
+  EXPECT_EQ(refreshed.status, 200);
+  EXPECT_EQ(refreshed.body, after.body);
+  Headers new_copy = Bearer(parent_);
+  new_copy.emplace_back("If-None-Match", after.headers["etag"]);
+  auto unchanged = portal_->Get(Path("/dossier"), new_copy);
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_EQ(unchanged.headers["etag"], after.headers["etag"]);
+  EXPECT_TRUE(unchanged.body.empty());
+
+  // A family's proposal changes the file too: its pending value shows at once.
+  auto proposed = Patch(parent_, child2_, "general", {{"school", "Voltaire"}});
+  ASSERT_EQ(proposed.status, 202) << proposed.body;
+  Json dossier = Dossier(parent_);
+  EXPECT_EQ(MemberOf(dossier, child2_)["sections"]["general"]["school"]["pending"]["value"],
+            "Voltaire");
+  EXPECT_EQ(dossier["version"], std::stoi(proposed.headers["etag"].substr(1)));
+}
+
+TEST_F(DossierTest, TheRedactedFileStaysRedactedBesideTheFullOneAsBothChange) {
+  GivenMembers();
+  portal_->CreateStaff("audit@mairie.fr", kAgentPassword, schema::Role::Auditor);
+  std::string auditor = portal_->Login("audit@mairie.fr", kAgentPassword);
+  for (int round = 0; round < 2; ++round) {
+    // The full file and the redacted one, each read twice, in both orders.
+    for (int read = 0; read < 2; ++read) {
+      auto full = portal_->Get(Path("/dossier"), Bearer(read == 0 ? parent_ : agent_));
+      auto audited = portal_->Get(Path("/dossier"), Bearer(auditor));
+      ASSERT_EQ(full.status, 200) << full.body;
+      ASSERT_EQ(audited.status, 200) << audited.body;
+      EXPECT_EQ(full.headers["etag"], audited.headers["etag"]);
+      EXPECT_NE(full.body.find("\"health\""), std::string::npos);
+      EXPECT_NE(full.body.find("\"bank\""), std::string::npos);
+      EXPECT_FALSE(BodyOf(full).contains("redacted"));
+      EXPECT_EQ(audited.body.find("\"health\""), std::string::npos);
+      EXPECT_EQ(audited.body.find("\"bank\""), std::string::npos);
+      EXPECT_EQ(audited.body.find("arachide"), std::string::npos);
+      EXPECT_EQ(BodyOf(audited)["redacted"], true);
+    }
+    auto edited = Patch(agent_, child_, "health", {{"allergies", "gluten et arachide"}});
+    ASSERT_EQ(edited.status, 200) << edited.body;
+  }
+  auto full = portal_->Get(Path("/dossier"), Bearer(parent_));
+  EXPECT_NE(full.body.find("gluten et arachide"), std::string::npos);
+  EXPECT_EQ(portal_->Get(Path("/dossier"), Bearer(auditor)).body.find("gluten"), std::string::npos);
+}
+
 TEST_F(DossierTest, AnotherFamilysFileDoesNotExistForAParent) {
   GivenMembers();
   auto [other_family, other_code] = portal_->CreateFamily(agent_, "Famille Dubois");
