@@ -195,9 +195,24 @@ void DossierRoutes::GetDossier(Request& request, Reply reply) {
   bool redacted = allowed->access == Access::kAuditor;
   std::string family(request.Param("family_id"));
   const events::ViewReader& rows = dossiers();
-  // The version first (one small row): a client's copy or a cached rendering of it is current
-  // while the version is the same, since every change to the file makes a new one.
-  uint64_t version = projections::DossierView::Version(rows, family);
+  std::string key = (redacted ? "r/" : "d/") + family;
+  // A rendering is current while the file's version is the same (every change to the file makes
+  // a new one), and that is known without reading the view while the log's head has not moved.
+  // The head first, then the rows: rows read after it are at least as new, so a rendering is
+  // never marked current for a head beyond what it shows.
+  uint64_t head = services_.store->HeadPosition();
+  std::shared_ptr<RenderedDossier> rendered = rendered_.Find(key);
+  uint64_t version = 0;
+  if (rendered != nullptr && rendered->checked_head.load(std::memory_order_acquire) == head) {
+    version = rendered->version;
+  } else {
+    version = projections::DossierView::Version(rows, family);
+    if (rendered != nullptr && rendered->version == version) {
+      rendered->checked_head.store(head, std::memory_order_release);
+    } else {
+      rendered = nullptr;
+    }
+  }
   Response response;
   if (auto none_match = request.Header("if-none-match");
       none_match && *none_match == ETagOf(version)) {
@@ -206,15 +221,13 @@ void DossierRoutes::GetDossier(Request& request, Reply reply) {
     response.content_type.clear();
     return reply(std::move(response));
   }
-  std::string key = (redacted ? "r/" : "d/") + family;
-  std::shared_ptr<const RenderedDossier> rendered = rendered_.Find(key);
-  if (rendered == nullptr || rendered->version != version) {
-    auto doc = projections::DossierView::Document(rows, family, redacted);
-    if (doc) {
-      auto entry =
-          std::make_shared<RenderedDossier>(RenderedDossier{doc->version, std::move(doc->body)});
-      rendered_.Put(key, entry);
-      rendered = std::move(entry);
+  if (rendered == nullptr) {
+    rendered = std::make_shared<RenderedDossier>();
+    if (auto doc = projections::DossierView::Document(rows, family, redacted)) {
+      rendered->version = doc->version;
+      rendered->body = std::move(doc->body);
+      rendered->checked_head.store(head);
+      rendered_.Put(key, rendered);
     } else {
       // A family without members yet: an empty file at version 0 (not kept).
       Json empty{{"family_id", family},
@@ -222,7 +235,7 @@ void DossierRoutes::GetDossier(Request& request, Reply reply) {
                  {"members", Json::array()},
                  {"pending_changes", Json::array()}};
       if (redacted) empty["redacted"] = true;
-      rendered = std::make_shared<RenderedDossier>(RenderedDossier{0, empty.dump()});
+      rendered->body = empty.dump();
     }
   }
   response.headers.emplace_back("ETag", ETagOf(rendered->version));

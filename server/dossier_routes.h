@@ -3,6 +3,7 @@
 // per family and variant (full or redacted) and served from memory while its version is unchanged.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,10 +24,12 @@ class DossierRoutes {
   void Add(Router& router);
 
  private:
-  // A family file as rendered at `version`.
+  // A family file as rendered at `version`, found current when the log's head was
+  // `checked_head`.
   struct RenderedDossier {
     uint64_t version = 0;
     std::string body;
+    std::atomic<uint64_t> checked_head{0};
   };
 
   void GetDossier(Request& request, Reply reply);
