@@ -133,6 +133,105 @@ Json Person(const schema::EventRecord& event, const flatbuffers::String* name) {
   return Json{{"id", std::string(StreamEntityId(actor))}, {"name", Str(name)}};
 }
 
+std::string_view View(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : s->string_view();
+}
+
+// Appends `text` as a JSON string.
+void AppendString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// Appends what Typed() gives as JSON text.
+void AppendTyped(std::string& out, const dossier::Field* field, const std::string& value,
+                 bool mask) {
+  switch (field == nullptr ? dossier::Type::kText : field->type) {
+    case dossier::Type::kBool:
+      out += value == "true" ? "true" : "false";
+      return;
+    case dossier::Type::kInteger: {
+      char* end = nullptr;
+      long long number = std::strtoll(value.c_str(), &end, 10);
+      if (*end == '\0') {
+        out += std::to_string(number);
+      } else {
+        AppendString(out, value);
+      }
+      return;
+    }
+    case dossier::Type::kDecimal:
+      out += Typed(field, value, mask).dump();
+      return;
+    case dossier::Type::kSet: {
+      out += '[';
+      size_t start = 0;
+      while (start < value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        if (start != 0) out += ',';
+        AppendString(out, std::string_view(value).substr(start, comma - start));
+        start = comma + 1;
+      }
+      out += ']';
+      return;
+    }
+    case dossier::Type::kIban:
+      AppendString(out, mask ? dossier::MaskIban(value) : value);
+      return;
+    default:
+      AppendString(out, value);
+  }
+}
+
+// A history entry of a member's event written as JSON text as it goes (the frequent events;
+// History() parses entries again, so only their values matter).
+class EntryText {
+ public:
+  EntryText(const schema::EventRecord& event, std::string_view type) {
+    out_.reserve(256);
+    out_ += "{\"position\":";
+    out_ += std::to_string(event.position());
+    String("at", events::IsoTime(event.recorded_at_us()));
+    String("type", type);
+  }
+  // Appends the key; the caller appends its value.
+  std::string& Key(std::string_view key) {
+    out_ += ',';
+    AppendString(out_, key);
+    out_ += ':';
+    return out_;
+  }
+  void String(std::string_view key, std::string_view value) { AppendString(Key(key), value); }
+  // The actor, as Person() gives it.
+  void By(const schema::EventRecord& event, const flatbuffers::String* name) {
+    AppendString(Key("by") += "{\"id\":", StreamEntityId(View(event.actor())));
+    AppendString(out_ += ",\"name\":", View(name));
+    out_ += '}';
+  }
+  std::string Finish() && {
+    out_ += '}';
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+};
+
 // The rendered file served to readers.
 std::string Render(const Json& state, std::string_view family_id, bool redacted) {
   Json members = Json::array();
@@ -359,10 +458,16 @@ std::optional<Json> LoadState(const events::ViewReader& rows, std::string_view f
   return Json{{"version", *version}, {"members", std::move(list)}, {"changes", std::move(changes)}};
 }
 
-// Folds one event into the rows of `family`; returns the history entry it makes (null: none).
-Json Fold(events::ViewWriter& rows, std::string_view family, const schema::EventRecord& event) {
-  std::string at = events::IsoTime(event.recorded_at_us());
-  Json entry{{"position", event.position()}, {"at", at}};
+// Folds one event into the rows of `family`; returns the history entry it makes (empty: none).
+std::string Fold(events::ViewWriter& rows, std::string_view family,
+                 const schema::EventRecord& event) {
+  // The changes' entries are built as JSON (the members' are written as text, EntryText).
+  std::string at;
+  Json entry;
+  auto start_entry = [&] {
+    at = events::IsoTime(event.recorded_at_us());
+    entry = Json{{"position", event.position()}, {"at", at}};
+  };
   // Closes a change (pending or not): its row moves to the closed ones, its queue row goes.
   auto close = [&](const std::string& change_id, const char* status, const Json& by,
                    const std::string& reason, const std::optional<std::string>& superseded_by) {
@@ -390,61 +495,81 @@ Json Fold(events::ViewWriter& rows, std::string_view family, const schema::Event
   switch (event.payload_type()) {
     case schema::Payload::MemberAdded: {
       const auto* e = event.payload_as_MemberAdded();
-      std::string kind(dossier::KindName(static_cast<dossier::Kind>(e->kind())));
       MemberRow m;
       m.added_at = event.position();
-      m.kind = kind;
+      m.kind = dossier::KindName(static_cast<dossier::Kind>(e->kind()));
       m.child_id = Str(e->child_id());
-      rows.Put(MemberKey(family, Str(e->member_id())), EncodeMember(m));
-      entry.update({{"type", "member_added"},
-                    {"member_id", Str(e->member_id())},
-                    {"kind", kind},
-                    {"by", Person(event, e->by_name())}});
-      if (!Str(e->change_id()).empty()) entry["change_id"] = Str(e->change_id());
-      return entry;
+      rows.Put(MemberKey(family, View(e->member_id())), EncodeMember(m));
+      EntryText text(event, "member_added");
+      text.String("member_id", View(e->member_id()));
+      text.String("kind", m.kind);
+      text.By(event, e->by_name());
+      if (!View(e->change_id()).empty()) text.String("change_id", View(e->change_id()));
+      return std::move(text).Finish();
     }
     case schema::Payload::SectionUpdated: {
       const auto* e = event.payload_as_SectionUpdated();
-      std::string key = MemberKey(family, Str(e->member_id()));
+      std::string key = MemberKey(family, View(e->member_id()));
       auto row = rows.Get(key);
       std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
-      if (!m) return nullptr;
-      std::string section = Str(e->section());
-      Json fields = FieldsJson(e->fields());
-      MemberRow::Fields& current = m->sections[section];
-      for (const auto& [name, value] : fields.items()) {
-        const std::string& text = value.get_ref<const std::string&>();
-        if (text.empty()) {
-          current.erase(name);
+      if (!m) return {};
+      std::string_view section = View(e->section());
+      // The event's fields by name, the last of a repeated name winning (as a JSON object).
+      std::map<std::string_view, std::string_view> fields;
+      if (e->fields() != nullptr) {
+        for (const auto* f : *e->fields()) fields[View(f->name())] = View(f->value());
+      }
+      MemberRow::Fields& current = m->sections[std::string(section)];
+      for (const auto& [name, value] : fields) {
+        auto found = current.find(name);
+        if (value.empty()) {
+          if (found != current.end()) current.erase(found);
+        } else if (found != current.end()) {
+          found->second = value;
         } else {
-          current[name] = text;
+          current.emplace(name, value);
         }
       }
       rows.Put(key, EncodeMember(*m));
-      entry.update({{"type", "section_updated"},
-                    {"member_id", Str(e->member_id())},
-                    {"section", section},
-                    {"sensitive", dossier::IsSensitiveSection(section)},
-                    {"fields", TypedFields(KindNamed(m->kind), section, fields, true)},
-                    {"by", Person(event, e->by_name())}});
-      if (!Str(e->change_id()).empty()) entry["change_id"] = Str(e->change_id());
-      return entry;
+      EntryText text(event, "section_updated");
+      text.String("member_id", View(e->member_id()));
+      text.String("section", section);
+      text.Key("sensitive") += dossier::IsSensitiveSection(section) ? "true" : "false";
+      // As TypedFields() with IBANs masked.
+      std::string& out = text.Key("fields");
+      const dossier::Section* s = dossier::FindSection(KindNamed(m->kind), section);
+      out += '{';
+      for (const auto& [name, value] : fields) {
+        if (out.back() != '{') out += ',';
+        AppendString(out, name);
+        out += ':';
+        if (value.empty()) {
+          out += "null";
+        } else {
+          AppendTyped(out, s ? dossier::FindField(*s, name) : nullptr, std::string(value), true);
+        }
+      }
+      out += '}';
+      text.By(event, e->by_name());
+      if (!View(e->change_id()).empty()) text.String("change_id", View(e->change_id()));
+      return std::move(text).Finish();
     }
     case schema::Payload::MemberRemoved: {
       const auto* e = event.payload_as_MemberRemoved();
-      std::string key = MemberKey(family, Str(e->member_id()));
+      std::string key = MemberKey(family, View(e->member_id()));
       auto row = rows.Get(key);
       std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
-      if (!m) return nullptr;
+      if (!m) return {};
       m->removed = true;
       rows.Put(key, EncodeMember(*m));
-      entry.update({{"type", "member_removed"},
-                    {"member_id", Str(e->member_id())},
-                    {"by", Person(event, e->by_name())}});
-      if (!Str(e->reason()).empty()) entry["reason"] = Str(e->reason());
-      return entry;
+      EntryText text(event, "member_removed");
+      text.String("member_id", View(e->member_id()));
+      text.By(event, e->by_name());
+      if (!View(e->reason()).empty()) text.String("reason", View(e->reason()));
+      return std::move(text).Finish();
     }
     case schema::Payload::ChangeProposed: {
+      start_entry();
       const auto* e = event.payload_as_ChangeProposed();
       std::string member_kind(dossier::KindName(static_cast<dossier::Kind>(e->member_kind())));
       Json sections = Json::object();
@@ -500,46 +625,50 @@ Json Fold(events::ViewWriter& rows, std::string_view family, const schema::Event
                     {"sensitive", sensitive},
                     {"sections", typed},
                     {"by", by}});
-      return entry;
+      return entry.dump();
     }
     case schema::Payload::ChangeApproved: {
+      start_entry();
       const auto* e = event.payload_as_ChangeApproved();
       if (!close(Str(e->change_id()), "approved", Person(event, e->by_name()), "", std::nullopt)) {
-        return nullptr;
+        return {};
       }
       entry["type"] = "change_approved";
-      return entry;
+      return entry.dump();
     }
     case schema::Payload::ChangeRejected: {
+      start_entry();
       const auto* e = event.payload_as_ChangeRejected();
       if (!close(Str(e->change_id()), "rejected", Person(event, e->by_name()), Str(e->reason()),
                  std::nullopt)) {
-        return nullptr;
+        return {};
       }
       entry["type"] = "change_rejected";
-      return entry;
+      return entry.dump();
     }
     case schema::Payload::ChangeWithdrawn: {
+      start_entry();
       const auto* e = event.payload_as_ChangeWithdrawn();
       if (!close(Str(e->change_id()), "withdrawn", Person(event, e->by_name()), "", std::nullopt)) {
-        return nullptr;
+        return {};
       }
       entry["type"] = "change_withdrawn";
-      return entry;
+      return entry.dump();
     }
     case schema::Payload::ChangeSuperseded: {
+      start_entry();
       const auto* e = event.payload_as_ChangeSuperseded();
       if (!close(Str(e->change_id()), "superseded", Json{{"id", ""}, {"name", ""}}, "",
                  Str(e->by_change_id()))) {
-        return nullptr;
+        return {};
       }
       entry.erase("by");
       entry["superseded_by"] = Str(e->by_change_id());
       entry["type"] = "change_superseded";
-      return entry;
+      return entry.dump();
     }
     default:
-      return nullptr;
+      return {};
   }
 }
 
@@ -564,10 +693,8 @@ bool IsDossierEvent(schema::Payload type) {
 void DossierView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   if (!IsDossierEvent(event.payload_type())) return;
   std::string family(StreamEntityId(Str(event.stream_id())));
-  Json entry = Fold(rows, family, event);
-  if (entry.is_object()) {
-    rows.Put(HistoryPrefix(family) + BigEndian(event.position()), entry.dump());
-  }
+  std::string entry = Fold(rows, family, event);
+  if (!entry.empty()) rows.Put(HistoryPrefix(family) + BigEndian(event.position()), entry);
   rows.Put(VersionKey(family), std::to_string(event.stream_version()));
 }
 

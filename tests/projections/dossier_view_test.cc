@@ -210,6 +210,11 @@ class DossierViewTest : public ::testing::Test {
     Update("martin", "g2", "basic", {{"first_name", "Bob"}});
     Remove("martin", "g2", "parti");
     Update("martin", "zz", "basic", {{"first_name", "Nobody"}});
+    // Values that JSON escapes, a repeated field name, numbers written unusually.
+    Update("martin", "c2", "health",
+           {{"allergies", "\"lait\"\tet\n\\œufs\x01"}, {"pai", "false"}, {"pai", "true"}});
+    Update("martin", "g1", "fiscal", {{"tax_shares", "3"}, {"reference_income", "007"}});
+    Update("martin", "g1", "fiscal", {{"caf_number", "0123"}, {"quotient_familial", "x1"}});
     AddMember("durand", "d1", schema::MemberKind::Child);
     Update("durand", "d1", "general", {{"first_name", "Zoé"}});
     Propose("durand", "dch1", "d1", {{"general", {{"school", "Curie"}}}});
@@ -329,7 +334,7 @@ TEST_F(DossierViewTest, HistoryKeepsEveryChangeAndHidesSensitiveValuesWhenRedact
   EXPECT_NE(all.dump().find("arachides"), std::string::npos);
   EXPECT_EQ(redacted.dump().find("arachides"), std::string::npos);
   Json c2 = Json::parse(DossierView::History(rows_, "martin", "c2", false));
-  EXPECT_EQ(c2.size(), 6u);  // added, 2 edits, 2 proposals, the rejection
+  EXPECT_EQ(c2.size(), 7u);  // added, 3 edits, 2 proposals, the rejection
 }
 
 }  // namespace
