@@ -227,6 +227,17 @@ TEST_F(DossierTest, AReadAfterAChangeGetsTheNewFileAndETagNotAKeptOne) {
   auto again = portal_->Get(Path("/dossier"), Bearer(parent_));
   EXPECT_EQ(again.headers["etag"], first.headers["etag"]);
   EXPECT_EQ(again.body, first.body);
+  // Another family's change moves the log, not this file.
+  auto [other_family, other_code] = portal_->CreateFamily(agent_, "Famille Dubois");
+  auto other =
+      portal_->Post("/api/v1/families/" + other_family + "/members",
+                    {{"kind", "child"},
+                     {"sections", {{"general", {{"first_name", "Zoé"}, {"last_name", "Dubois"}}}}}},
+                    Bearer(agent_));
+  ASSERT_EQ(other.status, 201) << other.body;
+  auto unmoved = portal_->Get(Path("/dossier"), Bearer(parent_));
+  EXPECT_EQ(unmoved.headers["etag"], first.headers["etag"]);
+  EXPECT_EQ(unmoved.body, first.body);
 
   auto edited = Patch(agent_, child2_, "general", {{"school", "Jean Jaurès"}});
   ASSERT_EQ(edited.status, 200) << edited.body;
