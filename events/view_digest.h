@@ -23,6 +23,7 @@ class ViewDigester {
  private:
   // libsodium's crypto_generichash_state, kept opaque here (checked in view_digest.cc).
   alignas(64) unsigned char state_[384];
+  std::string buffer_;  // rows not hashed yet
 };
 
 }  // namespace portail::events

@@ -177,7 +177,8 @@ class MemoryRows : public ViewWriter {
     for (const auto& row : rows_) sorted.push_back(SortItem::Of(row.first, &row.second));
     std::sort(sorted.begin(), sorted.end());
     std::string path = dir_ + "/rebuilt-" + std::to_string(files_) + ".sst";
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), table_options_, cf_);
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), table_options_, cf_,
+                                  /*invalidate_page_cache=*/false);
     rocksdb::Status s = writer.Open(path);
     for (size_t i = 0; s.ok() && i < sorted.size(); ++i) {
       const SortItem& item = sorted[i];
