@@ -370,6 +370,7 @@ class EventStore::Impl {
     uint64_t in_batch = 0;
     uint64_t last = from - 1;
     auto flush = [&](bool sync) -> Status {
+      writer.Flush();
       batch.Put(view.cf, rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()),
                 EncodeBigEndian64(last));
       rocksdb::WriteOptions wo;
@@ -377,7 +378,6 @@ class EventStore::Impl {
       rocksdb::Status s = db->Write(wo, &batch);
       if (!s.ok()) return std::unexpected(FromRocks(s, "writing a view"));
       batch.Clear();
-      writer.Clear();
       in_batch = 0;
       return {};
     };
@@ -684,6 +684,7 @@ UnsyncedBatch EventStore::Write(std::span<const AppendRequest> requests, bool sy
 
   uint64_t new_head = next_position - 1;
   if (written > 0) {
+    for (auto& writer : writers) writer.Flush();
     batch.Put(im.meta, kMetaChainHeadKey,
               rocksdb::Slice(reinterpret_cast<const char*>(prev.data()), prev.size()));
     for (auto& view : im.views) {

@@ -27,40 +27,58 @@ inline Error FromRocks(const rocksdb::Status& s, std::string_view what) {
 inline constexpr char kViewPrefix[] = "view.";
 inline constexpr std::string_view kCheckpointKey("\0checkpoint", 11);
 
-// A view's writes go into the shared WriteBatch; its reads see its own earlier writes of the
-// batch (kept in a small overlay) before the database's latest state.
+// A view's writes within one batch: kept in an overlay (which its reads see before the
+// database's latest state) and handed to the shared WriteBatch by Flush(), each key's last write
+// only: a view that rewrites a row for every event of a batch (a request's counters, a period's
+// days) writes it once.
 class BatchViewWriter : public ViewWriter {
  public:
   BatchViewWriter(rocksdb::WriteBatch* batch, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
       : batch_(batch), db_(db), cf_(cf) {}
 
   void Put(std::string_view key, std::string_view value) override {
-    batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
-                rocksdb::Slice(value.data(), value.size()));
-    overlay_[std::string(key)] = std::string(value);
+    if (auto found = overlay_.find(key); found != overlay_.end()) {
+      found->second = std::string(value);
+    } else {
+      overlay_.emplace(std::string(key), std::string(value));
+    }
   }
   void Delete(std::string_view key) override {
-    batch_->Delete(cf_, rocksdb::Slice(key.data(), key.size()));
-    overlay_[std::string(key)] = std::nullopt;
+    if (auto found = overlay_.find(key); found != overlay_.end()) {
+      found->second = std::nullopt;
+    } else {
+      overlay_.emplace(std::string(key), std::nullopt);
+    }
   }
   std::optional<std::string> Get(std::string_view key) override {
-    if (auto found = overlay_.find(std::string(key)); found != overlay_.end()) {
-      return found->second;
-    }
+    if (auto found = overlay_.find(key); found != overlay_.end()) return found->second;
     std::string value;
     rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value);
     if (!s.ok()) return std::nullopt;
     return value;
   }
-  // Forgets the overlay once its batch is written.
-  void Clear() { overlay_.clear(); }
+  // Adds the overlay's writes to the batch and forgets them; call before writing the batch.
+  void Flush() {
+    for (const auto& [key, value] : overlay_) {
+      if (value) {
+        batch_->Put(cf_, key, *value);
+      } else {
+        batch_->Delete(cf_, key);
+      }
+    }
+    overlay_.clear();
+  }
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   rocksdb::WriteBatch* batch_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  std::unordered_map<std::string, std::optional<std::string>> overlay_;
+  std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>> overlay_;
 };
 
 // Reads a view's rows (never the checkpoint row) with the read options `read_options` gives; the
