@@ -43,11 +43,6 @@ void AppendMonth(std::string& out, int day) {
   int month = static_cast<int>(ymd.year()) * 12 + static_cast<int>(unsigned(ymd.month())) - 1;
   AppendBigEndian(out, static_cast<uint64_t>(std::clamp(month, 0, 0xffff)), 2);
 }
-std::string MonthBytes(int day) {
-  std::string out;
-  AppendMonth(out, day);
-  return out;
-}
 // The first day of the month after `day`'s.
 int NextMonth(int day) {
   std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(day))};
@@ -66,18 +61,14 @@ std::string ChildrenPrefix(std::string_view family) { return "c/" + std::string(
 std::string ChildKey(std::string_view family, std::string_view child) {
   return ChildrenPrefix(family) + std::string(child);
 }
-std::string CellPrefix(std::string_view family, std::string_view child) {
-  return "d/" + std::string(family) + "/" + std::string(child) + "/";
-}
-// Built in one buffer: a booking writes one per event.
-std::string CellKey(std::string_view family, std::string_view child, int day,
-                    std::string_view activity) {
+// The row of `child`'s cells in `day`'s month. Built in one buffer: a booking writes one per
+// event.
+std::string MonthKey(std::string_view family, std::string_view child, int day) {
   std::string key;
-  key.reserve(2 + family.size() + 1 + child.size() + 1 + 6 + activity.size());
-  key.append("d/").append(family).append("/").append(child).append("/");
+  key.reserve(2 + family.size() + 1 + child.size() + 1 + 2);
+  key.append("m/").append(family).append("/").append(child).append("/");
   AppendMonth(key, day);
-  AppendBigEndian(key, static_cast<uint32_t>(day) ^ 0x80000000u, 4);  // as DayBytes()
-  return key.append(activity);
+  return key;
 }
 std::string VersionKey(std::string_view family) {
   std::string key;
@@ -120,13 +111,69 @@ std::optional<ChildRow> DecodeChild(std::string_view value) {
   return c;
 }
 
-// Cell: state (1) request id '\0' reason.
-std::string EncodeCell(schema::BookingState state, std::string_view request,
-                       std::string_view reason) {
-  std::string out;
-  out.reserve(1 + request.size() + 1 + reason.size());
+// A month row's cells (see planning_view.h), one after the other in (day, activity) order.
+void AppendText(std::string& out, std::string_view text) {
+  size_t n = std::min<size_t>(text.size(), 0xffff);
+  AppendBigEndian(out, n, 2);
+  out.append(text.substr(0, n));
+}
+void AppendCell(std::string& out, int day, std::string_view activity, schema::BookingState state,
+                std::string_view request, std::string_view reason) {
+  AppendBigEndian(out, static_cast<uint32_t>(day) ^ 0x80000000u, 4);  // as DayBytes()
+  AppendText(out, activity);
   out.push_back(static_cast<char>(state));
-  return out.append(request).append(1, '\0').append(reason);
+  AppendText(out, request);
+  AppendText(out, reason);
+}
+
+// Reads the cells of a month row: `fn(day, activity, state, request, reason, bytes)` for each,
+// `bytes` being the whole encoded cell; stops early when `fn` returns false. False if the row is
+// malformed.
+template <class Fn>
+bool ForEachCell(std::string_view row, Fn&& fn) {
+  auto text = [&row](std::string_view* out) {
+    if (row.size() < 2) return false;
+    size_t n = FromBigEndian(row.substr(0, 2));
+    if (row.size() < 2 + n) return false;
+    *out = row.substr(2, n);
+    row.remove_prefix(2 + n);
+    return true;
+  };
+  while (!row.empty()) {
+    std::string_view start = row;
+    if (row.size() < 4) return false;
+    int day = DayFromBytes(row.substr(0, 4));
+    row.remove_prefix(4);
+    std::string_view activity, request, reason;
+    if (!text(&activity) || row.empty()) return false;
+    auto state = static_cast<schema::BookingState>(row[0]);
+    row.remove_prefix(1);
+    if (!text(&request) || !text(&reason)) return false;
+    std::string_view bytes = start.substr(0, start.size() - row.size());
+    if (!fn(day, activity, state, request, reason, bytes)) return true;
+  }
+  return true;
+}
+
+// Sets (state None: removes) the cell of `e`'s day and activity in its month row `old`.
+std::string WithCell(std::string_view old, const schema::BookingChanged& e) {
+  std::string_view activity = StrView(e.activity_id());
+  std::string out;
+  out.reserve(old.size() + 64);
+  bool placed = e.state() == schema::BookingState::None;
+  auto place = [&] {
+    AppendCell(out, e.day(), activity, e.state(), StrView(e.request_id()), StrView(e.reason()));
+    placed = true;
+  };
+  ForEachCell(old, [&](int day, std::string_view a, schema::BookingState, std::string_view,
+                       std::string_view, std::string_view bytes) {
+    bool same = day == e.day() && a == activity;
+    if (!placed && (day > e.day() || (day == e.day() && a >= activity))) place();
+    if (!same) out.append(bytes);
+    return true;
+  });
+  if (!placed) place();
+  return out;
 }
 
 PlanningNotice NoticeOf(const schema::Notice* notice) {
@@ -266,12 +313,12 @@ void PlanningView::Apply(const schema::EventRecord& event, events::ViewWriter& r
     case schema::Payload::BookingChanged: {
       const auto* e = event.payload_as_BookingChanged();
       std::string_view family = StrView(e->family_id());
-      std::string key =
-          CellKey(family, StrView(e->child_id()), e->day(), StrView(e->activity_id()));
-      if (e->state() == schema::BookingState::None) {
+      std::string key = MonthKey(family, StrView(e->child_id()), e->day());
+      std::string row = WithCell(rows.Get(key).value_or(std::string()), *e);
+      if (row.empty()) {
         rows.Delete(key);
       } else {
-        rows.Put(key, EncodeCell(e->state(), StrView(e->request_id()), StrView(e->reason())));
+        rows.Put(key, row);
       }
       Touch(rows, family, event.position());
       return;
@@ -339,30 +386,17 @@ std::vector<PlanningCell> PlanningView::Cells(const events::ViewReader& rows,
                                               std::string_view family_id, std::string_view child_id,
                                               int from_day, int to_day) {
   std::vector<PlanningCell> out;
-  std::string prefix = CellPrefix(family_id, child_id);
   for (int month = from_day; month <= to_day; month = NextMonth(month)) {
-    std::string month_prefix = prefix + MonthBytes(month);
-    bool past_end = false;
-    rows.Scan(month_prefix, [&](std::string_view key, std::string_view value) {
-      if (key.size() < month_prefix.size() + 4 || value.empty()) return true;
-      int day = DayFromBytes(key.substr(month_prefix.size(), 4));
+    auto row = rows.Get(MonthKey(family_id, child_id, month));
+    if (!row) continue;
+    ForEachCell(*row, [&](int day, std::string_view activity, schema::BookingState state,
+                          std::string_view request, std::string_view reason, std::string_view) {
       if (day < from_day) return true;
-      if (day > to_day) {
-        past_end = true;
-        return false;
-      }
-      PlanningCell cell;
-      cell.day = day;
-      cell.activity_id = key.substr(month_prefix.size() + 4);
-      cell.state = static_cast<schema::BookingState>(value[0]);
-      std::string_view rest = value.substr(1);
-      size_t zero = rest.find('\0');
-      cell.request_id = rest.substr(0, zero);
-      if (zero != std::string_view::npos) cell.reason = rest.substr(zero + 1);
-      out.push_back(std::move(cell));
+      if (day > to_day) return false;
+      out.push_back(PlanningCell{day, std::string(activity), state, std::string(request),
+                                 std::string(reason)});
       return true;
     });
-    if (past_end) break;
   }
   return out;
 }

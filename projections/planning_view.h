@@ -64,12 +64,16 @@ struct PlanningCell {
 
 // Rows: "a/<activity>" the definition; "k/<child>" the child's family; "e/<family>/<child>/<
 // enrolment>" enrolments; "c/<family>/<child>" children (added position, names, colour; deleted
-// when the child leaves the file); "d/<family>/<child>/<month 2B><day 4B><activity>" cells, days
-// big-endian so a month is one prefix scan in day order; "v/<family>" and "g" the position of the
-// last event that changed the family's planning, or any activity.
+// when the child leaves the file); "m/<family>/<child>/<month 2B>" the child's cells of a month,
+// one row (a month of the planning is one read per child, a booking one row rewritten): cells in
+// (day, activity) order, each <day 4B><activity length 2B><activity><state 1B><request length
+// 2B><request><reason length 2B><reason>, days and lengths big-endian; "v/<family>" and "g" the
+// position of the last event that changed the family's planning, or any activity.
 class PlanningView : public events::Projection {
  public:
   std::string_view name() const override { return "planning"; }
+  // 2: a month's cells in one row (1: a row per cell).
+  uint32_t format_version() const override { return 2; }
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The activity's latest definition; nullopt if it was never defined.
