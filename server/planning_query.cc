@@ -316,49 +316,19 @@ Result<Rendered> Render(const events::ViewReader& rows, std::string_view family,
 
 }  // namespace
 
-// Rendered answers by key. An entry holds the versions it was rendered at and the log head at
-// which they were last found current, so an answer is reused without reading the view while the
-// log has not moved. Full shards are cleared. Never locked while rendering.
-class PlanningQuery::Cache {
- public:
-  struct Entry {
-    std::string body;
-    uint64_t family_version = 0;
-    uint64_t activities_version = 0;
-    Micros rendered_at = 0;  // valid from this instant (a clock set back misses)
-    Micros expires = 0;      // to this one (exclusive): a deadline in the answer passes
-    std::atomic<uint64_t> checked_head{0};
-  };
-
-  std::shared_ptr<Entry> Find(const std::string& key) {
-    Shard& shard = ShardOf(key);
-    std::lock_guard lock(shard.mu);
-    auto found = shard.entries.find(key);
-    return found == shard.entries.end() ? nullptr : found->second;
-  }
-
-  void Put(const std::string& key, std::shared_ptr<Entry> entry) {
-    Shard& shard = ShardOf(key);
-    std::lock_guard lock(shard.mu);
-    if (shard.entries.size() >= kPerShard) shard.entries.clear();
-    shard.entries[key] = std::move(entry);
-  }
-
- private:
-  static constexpr size_t kShards = 16;
-  static constexpr size_t kPerShard = 256;  // 4096 answers at most
-  struct Shard {
-    std::mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<Entry>> entries;  // guarded by mu
-  };
-  Shard& ShardOf(const std::string& key) {
-    return shards_[std::hash<std::string>{}(key) % kShards];
-  }
-  std::array<Shard, kShards> shards_;
+// A rendered answer: the versions it was rendered at and the log head at which they were last
+// found current, so it is reused without reading the view while the log has not moved.
+struct PlanningQuery::Rendered {
+  std::string body;
+  uint64_t family_version = 0;
+  uint64_t activities_version = 0;
+  Micros rendered_at = 0;  // valid from this instant (a clock set back misses)
+  Micros expires = 0;      // to this one (exclusive): a deadline in the answer passes
+  std::atomic<uint64_t> checked_head{0};
 };
 
 PlanningQuery::PlanningQuery(const Services& services, Authenticator* auth)
-    : services_(services), auth_(auth), cache_(std::make_unique<Cache>()) {}
+    : services_(services), auth_(auth), cache_(std::make_unique<ShardedCache<Rendered>>()) {}
 
 PlanningQuery::~PlanningQuery() = default;
 
@@ -375,7 +345,7 @@ void PlanningQuery::GetPlanning(Request& request, Reply reply) {
   auto query = ParsePlanningRequest(request, now);
   if (!query) return reply(ErrorResponse(query.error()));
   const events::ViewReader& rows = *services_.store->View("planning");
-  auto answer = [&reply](const Cache::Entry& entry, const char* cache) {
+  auto answer = [&reply](const Rendered& entry, const char* cache) {
     Response response;
     response.body = entry.body;
     response.headers.emplace_back("Cache-Control", "private, no-cache");
@@ -407,7 +377,7 @@ void PlanningQuery::GetPlanning(Request& request, Reply reply) {
   auto [family_version, activities_version] = read_versions();
   auto rendered = Render(rows, family, *query, now);
   if (!rendered) return reply(ErrorResponse(rendered.error()));
-  auto entry = std::make_shared<Cache::Entry>();
+  auto entry = std::make_shared<Rendered>();
   entry->body = std::move(rendered->body);
   entry->family_version = family_version;
   entry->activities_version = activities_version;

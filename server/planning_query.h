@@ -8,6 +8,7 @@
 #include "server/app.h"
 #include "server/auth.h"
 #include "server/router.h"
+#include "server/sharded_cache.h"
 
 namespace portail::server {
 
@@ -21,15 +22,13 @@ class PlanningQuery {
 
   void Add(Router& router);
 
-  // Thread-safe: a bounded map of rendered answers, sharded by key.
-  class Cache;
-
  private:
+  struct Rendered;
   void GetPlanning(Request& request, Reply reply);
 
   Services services_;
   Authenticator* auth_;
-  std::unique_ptr<Cache> cache_;
+  std::unique_ptr<ShardedCache<Rendered>> cache_;  // answers by family and normalised query
 };
 
 }  // namespace portail::server

@@ -12,8 +12,8 @@ namespace portail::server {
 
 // Entries by key, `kShards` shards of at most `kPerShard` entries; a full shard is cleared.
 // Thread-safe; a lock is held only to find or store a pointer, never while rendering. Entries are
-// shared: one found stays valid after it is replaced or evicted. (The same shape as
-// PlanningQuery::Cache, which could become a ShardedCache<Entry>.)
+// shared: one found stays valid after it is replaced or evicted. Used for the rendered planning
+// and family files.
 template <typename Entry, size_t kShards = 16, size_t kPerShard = 256>
 class ShardedCache {
  public:
