@@ -19,6 +19,7 @@
 #include "events/time_text.h"
 #include "projections/accounts_view.h"
 #include "projections/json_row.h"
+#include "projections/json_text.h"
 #include "schemas/dossier_catalogue.h"
 
 namespace portail::projections {
@@ -27,6 +28,7 @@ namespace {
 using Json = nlohmann::json;
 namespace dossier = schema::dossier;
 using events::Str;
+using events::StrView;
 
 std::string FilePrefix(std::string_view family) { return "f/" + std::string(family) + "/"; }
 std::string VersionKey(std::string_view family) { return FilePrefix(family) + "v"; }
@@ -133,30 +135,6 @@ Json Person(const schema::EventRecord& event, const flatbuffers::String* name) {
   return Json{{"id", std::string(StreamEntityId(actor))}, {"name", Str(name)}};
 }
 
-std::string_view View(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : s->string_view();
-}
-
-// Appends `text` as a JSON string.
-void AppendString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 // Appends what Typed() gives as JSON text.
 void AppendTyped(std::string& out, const dossier::Field* field, const std::string& value,
                  bool mask) {
@@ -170,7 +148,7 @@ void AppendTyped(std::string& out, const dossier::Field* field, const std::strin
       if (*end == '\0') {
         out += std::to_string(number);
       } else {
-        AppendString(out, value);
+        AppendJsonString(out, value);
       }
       return;
     }
@@ -184,17 +162,17 @@ void AppendTyped(std::string& out, const dossier::Field* field, const std::strin
         size_t comma = value.find(',', start);
         if (comma == std::string::npos) comma = value.size();
         if (start != 0) out += ',';
-        AppendString(out, std::string_view(value).substr(start, comma - start));
+        AppendJsonString(out, std::string_view(value).substr(start, comma - start));
         start = comma + 1;
       }
       out += ']';
       return;
     }
     case dossier::Type::kIban:
-      AppendString(out, mask ? dossier::MaskIban(value) : value);
+      AppendJsonString(out, mask ? dossier::MaskIban(value) : value);
       return;
     default:
-      AppendString(out, value);
+      AppendJsonString(out, value);
   }
 }
 
@@ -212,15 +190,15 @@ class EntryText {
   // Appends the key; the caller appends its value.
   std::string& Key(std::string_view key) {
     out_ += ',';
-    AppendString(out_, key);
+    AppendJsonString(out_, key);
     out_ += ':';
     return out_;
   }
-  void String(std::string_view key, std::string_view value) { AppendString(Key(key), value); }
+  void String(std::string_view key, std::string_view value) { AppendJsonString(Key(key), value); }
   // The actor, as Person() gives it.
   void By(const schema::EventRecord& event, const flatbuffers::String* name) {
-    AppendString(Key("by") += "{\"id\":", StreamEntityId(View(event.actor())));
-    AppendString(out_ += ",\"name\":", View(name));
+    AppendJsonString(Key("by") += "{\"id\":", StreamEntityId(StrView(event.actor())));
+    AppendJsonString(out_ += ",\"name\":", StrView(name));
     out_ += '}';
   }
   std::string Finish() && {
@@ -499,25 +477,25 @@ std::string Fold(events::ViewWriter& rows, std::string_view family,
       m.added_at = event.position();
       m.kind = dossier::KindName(static_cast<dossier::Kind>(e->kind()));
       m.child_id = Str(e->child_id());
-      rows.Put(MemberKey(family, View(e->member_id())), EncodeMember(m));
+      rows.Put(MemberKey(family, StrView(e->member_id())), EncodeMember(m));
       EntryText text(event, "member_added");
-      text.String("member_id", View(e->member_id()));
+      text.String("member_id", StrView(e->member_id()));
       text.String("kind", m.kind);
       text.By(event, e->by_name());
-      if (!View(e->change_id()).empty()) text.String("change_id", View(e->change_id()));
+      if (!StrView(e->change_id()).empty()) text.String("change_id", StrView(e->change_id()));
       return std::move(text).Finish();
     }
     case schema::Payload::SectionUpdated: {
       const auto* e = event.payload_as_SectionUpdated();
-      std::string key = MemberKey(family, View(e->member_id()));
+      std::string key = MemberKey(family, StrView(e->member_id()));
       auto row = rows.Get(key);
       std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
       if (!m) return {};
-      std::string_view section = View(e->section());
+      std::string_view section = StrView(e->section());
       // The event's fields by name, the last of a repeated name winning (as a JSON object).
       std::map<std::string_view, std::string_view> fields;
       if (e->fields() != nullptr) {
-        for (const auto* f : *e->fields()) fields[View(f->name())] = View(f->value());
+        for (const auto* f : *e->fields()) fields[StrView(f->name())] = StrView(f->value());
       }
       MemberRow::Fields& current = m->sections[std::string(section)];
       for (const auto& [name, value] : fields) {
@@ -532,7 +510,7 @@ std::string Fold(events::ViewWriter& rows, std::string_view family,
       }
       rows.Put(key, EncodeMember(*m));
       EntryText text(event, "section_updated");
-      text.String("member_id", View(e->member_id()));
+      text.String("member_id", StrView(e->member_id()));
       text.String("section", section);
       text.Key("sensitive") += dossier::IsSensitiveSection(section) ? "true" : "false";
       // As TypedFields() with IBANs masked.
@@ -541,7 +519,7 @@ std::string Fold(events::ViewWriter& rows, std::string_view family,
       out += '{';
       for (const auto& [name, value] : fields) {
         if (out.back() != '{') out += ',';
-        AppendString(out, name);
+        AppendJsonString(out, name);
         out += ':';
         if (value.empty()) {
           out += "null";
@@ -551,21 +529,21 @@ std::string Fold(events::ViewWriter& rows, std::string_view family,
       }
       out += '}';
       text.By(event, e->by_name());
-      if (!View(e->change_id()).empty()) text.String("change_id", View(e->change_id()));
+      if (!StrView(e->change_id()).empty()) text.String("change_id", StrView(e->change_id()));
       return std::move(text).Finish();
     }
     case schema::Payload::MemberRemoved: {
       const auto* e = event.payload_as_MemberRemoved();
-      std::string key = MemberKey(family, View(e->member_id()));
+      std::string key = MemberKey(family, StrView(e->member_id()));
       auto row = rows.Get(key);
       std::optional<MemberRow> m = row ? DecodeMember(*row) : std::nullopt;
       if (!m) return {};
       m->removed = true;
       rows.Put(key, EncodeMember(*m));
       EntryText text(event, "member_removed");
-      text.String("member_id", View(e->member_id()));
+      text.String("member_id", StrView(e->member_id()));
       text.By(event, e->by_name());
-      if (!View(e->reason()).empty()) text.String("reason", View(e->reason()));
+      if (!StrView(e->reason()).empty()) text.String("reason", StrView(e->reason()));
       return std::move(text).Finish();
     }
     case schema::Payload::ChangeProposed: {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "commands/planning_rules.h"
+#include "projections/json_text.h"
 #include "projections/planning_view.h"
 #include "server/family_access.h"
 #include "server/json.h"
@@ -22,6 +23,7 @@ namespace {
 
 using commands::Day;
 using commands::Micros;
+using projections::AppendJsonString;
 using projections::PlanningView;
 
 constexpr size_t kMaxFilterIds = 50;
@@ -131,32 +133,12 @@ commands::ActivityRules RulesOf(const projections::PlanningActivity& a) {
   return rules;
 }
 
-// Appends `text` as a JSON string.
-void AppendString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 // Appends `,"name":"value"`.
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   out += ",\"";
   out += name;
   out += "\":";
-  AppendString(out, value);
+  AppendJsonString(out, value);
 }
 
 struct Rendered {
@@ -241,14 +223,14 @@ Result<Rendered> Render(const events::ViewReader& rows, std::string_view family,
   body.reserve(512 + static_cast<size_t>(days) * 48 +
                children.size() * shown.size() * static_cast<size_t>(days) * 200);
   body += "{\"family_id\":";
-  AppendString(body, family);
+  AppendJsonString(body, family);
   AppendField(body, "view", query.view);
   AppendField(body, "from", commands::FormatDay(query.from));
   AppendField(body, "to", commands::FormatDay(query.to));
   body += ",\"children\":[";
   for (size_t i = 0; i < children.size(); ++i) {
     body += i == 0 ? "{\"id\":" : ",{\"id\":";
-    AppendString(body, children[i].id);
+    AppendJsonString(body, children[i].id);
     AppendField(body, "name", children[i].name());
     AppendField(body, "colour", children[i].colour);
     body += '}';
@@ -256,7 +238,7 @@ Result<Rendered> Render(const events::ViewReader& rows, std::string_view family,
   body += "],\"activities\":[";
   for (size_t i = 0; i < shown.size(); ++i) {
     body += i == 0 ? "{\"id\":" : ",{\"id\":";
-    AppendString(body, shown[i]->activity.id);
+    AppendJsonString(body, shown[i]->activity.id);
     AppendField(body, "name", shown[i]->activity.name);
     AppendField(body, "kind", commands::ActivityKindName(shown[i]->activity.kind));
     body += '}';
@@ -266,7 +248,7 @@ Result<Rendered> Render(const events::ViewReader& rows, std::string_view family,
   for (int day = from; day <= to; ++day) {
     Day date = commands::DayOf(day);
     body += day == from ? "{\"date\":" : ",{\"date\":";
-    AppendString(body, commands::FormatDay(date));
+    AppendJsonString(body, commands::FormatDay(date));
     body += ",\"cells\":[";
     bool first = true;
     for (size_t i = 0; i < children.size(); ++i) {
@@ -293,7 +275,7 @@ Result<Rendered> Render(const events::ViewReader& rows, std::string_view family,
         if (options.deadline > now) out.expires = std::min(out.expires, options.deadline);
         body += first ? "{\"child_id\":" : ",{\"child_id\":";
         first = false;
-        AppendString(body, children[i].id);
+        AppendJsonString(body, children[i].id);
         AppendField(body, "activity_id", id);
         AppendField(body, "activity_name", s->activity.name);
         AppendField(body, "colour", children[i].colour);
