@@ -161,11 +161,17 @@ class MemoryRows : public ViewWriter {
     std::string value;
     rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value);
-    if (!s.ok()) return std::nullopt;
-    return value;
+    if (s.ok()) return value;
+    if (!s.IsNotFound() && read_error_.ok()) read_error_ = s;  // the rebuild fails (Checked())
+    return std::nullopt;
   }
 
   bool full() const { return bytes_ >= budget_; }
+  // Fails when a read from disk failed: the rows applied since may be wrong.
+  Status Checked() const {
+    if (read_error_.ok()) return {};
+    return std::unexpected(FromRocks(read_error_, "reading rows written out early"));
+  }
   uint64_t files() const { return files_; }
 
   // Writes the rows in key order as a table file, has RocksDB ingest it (synced), and forgets
@@ -237,6 +243,7 @@ class MemoryRows : public ViewWriter {
   absl::flat_hash_map<std::string, Row> rows_;  // finds by string_view without a copy
   uint64_t bytes_ = 0;
   bool on_disk_ = false;  // some rows were written out
+  rocksdb::Status read_error_;
   uint64_t files_ = 0;
 };
 
@@ -286,11 +293,12 @@ struct ViewJob {
     while (std::shared_ptr<const Chunk> chunk = feed.Next(index)) {
       if (!status) continue;  // drain the feed after a failure
       try {
-        for (size_t i = 0; i < chunk->offsets.size(); ++i) {
+        for (size_t i = 0; status && i < chunk->offsets.size(); ++i) {
           const schema::EventRecord& event = (*chunk)[i];
           projection->Apply(event, *rows);
           report.checkpoint = event.position();
-          if (rows->full()) status = rows->WriteOut(nullptr);
+          status = rows->Checked();
+          if (status && rows->full()) status = rows->WriteOut(nullptr);
         }
       } catch (const std::exception& e) {
         status = Fail(ErrorCode::kInternal,
