@@ -1,6 +1,6 @@
 // The requests view (see requests_view.h). A booking change, nearly every event this view sees,
-// reads and writes two small binary rows (its request's counters and its day's outcomes) and, when
-// a pending count moves, its activity's counts; no JSON is parsed or built for it. The JSON the
+// reads and writes one binary row (its request's counters and days' changes) and, when a pending
+// count moves, its activity's counts; no JSON is parsed or built for it. The JSON the
 // read functions return is rendered when read, with the same nlohmann calls as when it was
 // rendered at Apply, so it is the same text.
 #include "projections/requests_view.h"
@@ -79,6 +79,16 @@ class Reader {
     return v;
   }
   std::string_view ShortString() { return Bytes(Fixed<uint16_t>()); }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && !in_.empty(); shift += 7) {
+      auto byte = static_cast<unsigned char>(in_.front());
+      in_.remove_prefix(1);
+      v |= uint64_t{byte & 0x7fu} << shift;
+      if (byte < 0x80) return v;
+    }
+    return Fail<uint64_t>();
+  }
   std::string_view Rest() { return std::exchange(in_, std::string_view()); }
   bool ok() const { return ok_; }
   bool empty() const { return in_.empty(); }
@@ -136,25 +146,21 @@ bool IsTown(uint8_t type) {
 }
 
 // Keys, built in one string.
-std::string KeyOf(std::string_view tag, std::string_view id) {
+// `extra`: the room kept for what the caller appends.
+std::string KeyOf(std::string_view tag, std::string_view id, size_t extra = 0) {
   std::string key;
-  key.reserve(tag.size() + id.size() + 24);
+  key.reserve(tag.size() + id.size() + extra);
   key.append(tag).append(id);
   return key;
 }
 std::string StateKey(std::string_view request) { return KeyOf("s/", request); }
-std::string DayPrefix(std::string_view request) {
-  std::string key = KeyOf("d/", request);
-  key.push_back('/');
-  return key;
-}
 std::string HistoryPrefix(std::string_view request) {
-  std::string key = KeyOf("h/", request);
+  std::string key = KeyOf("h/", request, 9);
   key.push_back('/');
   return key;
 }
 std::string ListPrefix(std::string_view family) {
-  std::string key = KeyOf("l/", family);
+  std::string key = KeyOf("l/", family, 9);
   key.push_back('/');
   return key;
 }
@@ -234,10 +240,71 @@ Outcome DayOutcome(uint8_t kind, const schema::BookingChanged& e) {
   }
 }
 
+// A day change of a request, as the row "s/<request>" keeps them, oldest first: "<pair
+// varint><day i32><flags u8>[<entry varint>][<reason (varint length + bytes)>]", <pair> indexing
+// the request's (child, activity) pairs; <flags> holds the outcome (bits 0-2), whether a reason
+// follows (bit 3) and whether an entry follows (bit 4): the entry's position less the request's
+// creation position, given when it differs from the previous change's (the first change always
+// gives it). A day's last change is its outcome; each change is one of its entry's days. The
+// changes are in the order of their events, so in the order of their entries.
+struct DayChange {
+  uint32_t pair = 0;
+  int32_t day = 0;
+  uint64_t entry = 0;
+  uint8_t outcome = kPending;
+  std::string_view reason;
+};
+
+constexpr uint8_t kOutcomeBits = 0x07;
+constexpr uint8_t kHasReason = 0x08;
+constexpr uint8_t kHasEntry = 0x10;
+
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// Appends `c` after changes whose last entry is `last_entry` (0: there are none), in a request
+// created at `created`.
+void AppendDayChange(std::string& row, const DayChange& c, uint64_t created, uint64_t last_entry) {
+  AppendVarint(row, c.pair);
+  AppendFixed(row, c.day);
+  bool has_entry = last_entry == 0 || c.entry != last_entry;
+  row.push_back(static_cast<char>((c.outcome & kOutcomeBits) | (c.reason.empty() ? 0 : kHasReason) |
+                                  (has_entry ? kHasEntry : 0)));
+  if (has_entry) AppendVarint(row, c.entry - created);
+  if (!c.reason.empty()) {
+    AppendVarint(row, c.reason.size());
+    row.append(c.reason);
+  }
+}
+
+// Calls `fn(change)` for each change of a request created at `created`, oldest first.
+template <class Fn>
+void ForEachDayChange(std::string_view changes, uint64_t created, Fn&& fn) {
+  Reader in(changes);
+  uint64_t entry = 0;
+  while (!in.empty()) {
+    DayChange c;
+    c.pair = static_cast<uint32_t>(in.Varint());
+    c.day = in.Fixed<int32_t>();
+    uint8_t flags = in.Fixed<uint8_t>();
+    if (flags & kHasEntry) entry = created + in.Varint();
+    c.entry = entry;
+    c.outcome = flags & kOutcomeBits;
+    if (flags & kHasReason) c.reason = in.Bytes(in.Varint());
+    if (!in.ok()) return;
+    fn(c);
+  }
+}
+
 // A request's folded state, the row "s/<request>" (see the header), decoded in place: the
 // variable parts are views into the row.
 struct Folded {
-  static constexpr size_t kHeaderSize = 52;
+  static constexpr size_t kHeaderSize = 56;
   uint8_t kind = kReservation;
   uint8_t status = kStatusPending;
   uint64_t created = 0;
@@ -249,6 +316,8 @@ struct Folded {
   std::string_view group_actor;
   std::string_view pending;  // per activity: its id (u16 length + bytes), its pending days (i32)
   std::string_view updates;  // the town updates' positions, u64 each
+  std::string_view pairs;    // the (child, activity) pairs of its days: two u16-length strings each
+  std::string_view changes;  // its days' changes (see DayChange)
 
   bool Decode(std::string_view row) {
     Reader in(row);
@@ -262,19 +331,55 @@ struct Folded {
     group_days = in.Fixed<uint8_t>() != 0;
     uint16_t actor_size = in.Fixed<uint16_t>();
     uint16_t pending_size = in.Fixed<uint16_t>();
+    uint16_t updates_size = in.Fixed<uint16_t>();
+    uint16_t pairs_size = in.Fixed<uint16_t>();
     group_actor = in.Bytes(actor_size);
     pending = in.Bytes(pending_size);
-    updates = in.Rest();
+    updates = in.Bytes(updates_size);
+    pairs = in.Bytes(pairs_size);
+    changes = in.Rest();
     return in.ok() && updates.size() % 8 == 0;
   }
 
-  // The row, with `activity`'s pending days set to `activity_pending` (0: dropped) when
-  // `activity` is not empty, and `update` added to the updates when not 0.
-  std::string Encode(std::string_view activity = {}, int32_t activity_pending = 0,
-                     uint64_t update = 0) const {
-    std::string out;
+  // The pairs, (child, activity), in the order of their indexes.
+  std::vector<std::pair<std::string_view, std::string_view>> Pairs() const {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    Reader in(pairs);
+    while (!in.empty()) {
+      std::string_view child = in.ShortString();
+      std::string_view activity = in.ShortString();
+      if (!in.ok()) break;
+      out.emplace_back(child, activity);
+    }
+    return out;
+  }
+
+  // The index of the pair (child, activity) and whether it is one of them (if not, the index it
+  // gets when added).
+  std::pair<uint16_t, bool> PairOf(std::string_view child, std::string_view activity) const {
+    Reader in(pairs);
+    uint16_t i = 0;
+    while (!in.empty()) {
+      std::string_view c = in.ShortString();
+      std::string_view a = in.ShortString();
+      if (!in.ok()) break;
+      if (c == child && a == activity) return {i, true};
+      ++i;
+    }
+    return {i, false};
+  }
+
+  // Writes the row into `out`, with `activity`'s pending days set to `activity_pending` (0:
+  // dropped) when `activity` is not empty, `update` added to the updates when not 0, the pair
+  // (`new_child`, `activity`) added when `add_pair`, and `change` added when not null (after
+  // changes whose last entry is `last_entry`).
+  void EncodeTo(std::string& out, std::string_view activity = {}, int32_t activity_pending = 0,
+                uint64_t update = 0, bool add_pair = false, std::string_view new_child = {},
+                const DayChange* change = nullptr, uint64_t last_entry = 0) const {
+    out.clear();
     out.reserve(kHeaderSize + group_actor.size() + pending.size() + activity.size() + 8 +
-                updates.size() + 8);
+                updates.size() + 8 + pairs.size() + new_child.size() + activity.size() + 4 +
+                changes.size() + 24);
     out.push_back(static_cast<char>(kind));
     out.push_back(static_cast<char>(status));
     AppendFixed(out, created);
@@ -284,7 +389,9 @@ struct Folded {
     out.push_back(static_cast<char>(group_type));
     out.push_back(static_cast<char>(group_days ? 1 : 0));
     AppendFixed<uint16_t>(out, static_cast<uint16_t>(group_actor.size()));
-    size_t pending_size_at = out.size();
+    size_t sizes_at = out.size();
+    AppendFixed<uint16_t>(out, 0);
+    AppendFixed<uint16_t>(out, 0);
     AppendFixed<uint16_t>(out, 0);
     out.append(group_actor);
     size_t pending_at = out.size();
@@ -306,11 +413,27 @@ struct Folded {
       AppendShortString(out, activity);
       AppendFixed(out, activity_pending);
     }
-    uint16_t pending_size = static_cast<uint16_t>(out.size() - pending_at);
-    out[pending_size_at] = static_cast<char>(pending_size & 0xff);
-    out[pending_size_at + 1] = static_cast<char>(pending_size >> 8);
+    auto set_size = [&](size_t at, size_t size) {
+      out[at] = static_cast<char>(size & 0xff);
+      out[at + 1] = static_cast<char>((size >> 8) & 0xff);
+    };
+    set_size(sizes_at, out.size() - pending_at);
+    set_size(sizes_at + 2, updates.size() + (update != 0 ? 8 : 0));
     out.append(updates);
     if (update != 0) AppendFixed(out, update);
+    set_size(sizes_at + 4, pairs.size() + (add_pair ? 4 + new_child.size() + activity.size() : 0));
+    out.append(pairs);
+    if (add_pair) {
+      AppendShortString(out, new_child);
+      AppendShortString(out, activity);
+    }
+    out.append(changes);
+    if (change != nullptr) AppendDayChange(out, *change, created, last_entry);
+  }
+  std::string Encode(std::string_view activity = {}, int32_t activity_pending = 0,
+                     uint64_t update = 0) const {
+    std::string out;
+    EncodeTo(out, activity, activity_pending, update);
     return out;
   }
 
@@ -530,7 +653,7 @@ void RaiseMarker(events::ViewWriter& rows, const std::string& key, uint64_t posi
 // <offset>\n<JSON without its closing brace>", <offset> being where its days go (just after
 // "days":[; empty when it has none). 'B', the first day of an append of booking changes:
 // "B<recorded at µs i64><type u8><automatic u8><by id (u16 length + bytes)><by name>", rendered
-// when read. An entry's days are in the days' rows (see DayChange).
+// when read. An entry's days are among its request's day changes (see DayChange).
 std::string EntryRow(int64_t at_us, const Json& entry) {
   std::string text = Open(entry);
   std::string offset;
@@ -596,50 +719,6 @@ std::optional<EntryText> ReadEntry(std::string_view value, uint64_t position) {
   return out;
 }
 
-// The days of a request's child in an activity are one row, "d/<request>/<child>\0<activity>":
-// their changes, oldest first, each "<day i32><entry position u64><event position u64><outcome
-// u8><reason (u16 length + bytes)>". A day's last change is its outcome; each change is one of
-// its entry's days. An event reads and writes the days of one child in one activity, whatever the
-// size of the rest of its request.
-struct DayChange {
-  int32_t day = 0;
-  uint64_t entry = 0;
-  uint64_t position = 0;
-  uint8_t outcome = kPending;
-  std::string_view reason;
-};
-
-void AppendDayChange(std::string& row, const DayChange& c) {
-  AppendFixed(row, c.day);
-  AppendFixed(row, c.entry);
-  AppendFixed(row, c.position);
-  row.push_back(static_cast<char>(c.outcome));
-  AppendShortString(row, c.reason);
-}
-
-template <class Fn>
-void ForEachDayChange(std::string_view row, Fn&& fn) {
-  Reader in(row);
-  while (!in.empty()) {
-    DayChange c;
-    c.day = in.Fixed<int32_t>();
-    c.entry = in.Fixed<uint64_t>();
-    c.position = in.Fixed<uint64_t>();
-    c.outcome = in.Fixed<uint8_t>();
-    c.reason = in.ShortString();
-    if (!in.ok()) return;
-    fn(c);
-  }
-}
-
-// A days row's key after its request's prefix, split into its child and activity; nullopt if it
-// is not one.
-std::optional<std::pair<std::string_view, std::string_view>> SplitDayKey(std::string_view rest) {
-  size_t child_end = rest.find('\0');
-  if (child_end == std::string_view::npos) return std::nullopt;
-  return std::pair(rest.substr(0, child_end), rest.substr(child_end + 1));
-}
-
 // Moves `activity`'s pending counts from `old_n` pending days of a request to `new_n`.
 void Recount(events::ViewWriter& rows, std::string_view activity, int32_t old_n, int32_t new_n) {
   if (old_n == new_n) return;
@@ -682,14 +761,15 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
   int32_t new_pending = old_pending;
   bool was_queued = f.n[kPending] > 0;
 
-  // The day's row: its last change is its outcome until now.
-  std::string day_key = DayPrefix(request);
-  day_key.append(View(e.child_id())).push_back('\0');
-  day_key.append(activity);
-  std::string day_row = rows.Get(day_key).value_or(std::string());
+  // The day's last change is its outcome until now.
+  std::string_view child = View(e.child_id());
+  auto [pair, known] = f.PairOf(child, activity);
+  bool add_pair = !known;
   int old_outcome = -1;
-  ForEachDayChange(day_row, [&](const DayChange& c) {
-    if (c.day == e.day()) old_outcome = c.outcome;
+  uint64_t last_entry = 0;
+  ForEachDayChange(f.changes, f.created, [&](const DayChange& c) {
+    if (c.pair == pair && c.day == e.day()) old_outcome = c.outcome;
+    last_entry = c.entry;
   });
   if (old_outcome >= 0 && old_outcome < kOutcomes) {
     --f.n[old_outcome];
@@ -715,10 +795,11 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
   // Merged into the last entry when of the same append (same type, time and actor).
   std::string_view actor = View(event.actor());
   uint64_t update = 0;
-  std::string entry_key = HistoryPrefix(request);
   if (f.group_type == type && f.group_at == event.recorded_at_us() && f.group_actor == actor) {
-    AppendBigEndian(entry_key, f.group_key);
-    if (!f.group_days) {  // an entry without days (not a booking's): it gets them
+    if (!f.group_days) {
+      std::string entry_key = HistoryPrefix(request);
+      AppendBigEndian(entry_key,
+                      f.group_key);  // an entry without days (not a booking's): it gets them
       if (auto value = rows.Get(entry_key)) {
         if (auto entry = ReadEntry(*value, f.group_key); entry && !value->starts_with('B')) {
           Json last = Json::parse(entry->text + "}", nullptr, false);
@@ -731,6 +812,7 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
       f.group_days = true;
     }
   } else {
+    std::string entry_key = HistoryPrefix(request);
     AppendBigEndian(entry_key, event.position());
     rows.Put(entry_key, BookingEntryRow(event.recorded_at_us(), type,
                                         e.cause() == schema::BookingCause::Promoted,
@@ -742,11 +824,13 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
     f.group_days = true;
     if (IsTown(type)) update = event.position();
   }
-  AppendDayChange(day_row, {e.day(), f.group_key, event.position(), outcome, View(e.reason())});
-  rows.Put(day_key, day_row);
   Recount(rows, activity, old_pending, new_pending);
   Requeue(rows, request, f.created, was_queued, f.n[kPending] > 0);
-  rows.Put(key, f.Encode(activity, new_pending, update));
+  DayChange change{pair, e.day(), f.group_key, outcome, View(e.reason())};
+  // The row is built in a buffer kept by the thread, so that its memory is reused.
+  thread_local std::string row;
+  f.EncodeTo(row, activity, new_pending, update, add_pair, child, &change, last_entry);
+  rows.Put(key, row);
 }
 
 // Adds a new entry, `entry` (without its position and type), to the request's history.
@@ -1021,28 +1105,21 @@ std::optional<RequestHistory> RequestsView::History(const events::ViewReader& ro
   out.summary.unread = f.UnreadAfter(marker);
   if (f.update_count() > 0) out.last_update = f.update(f.update_count() - 1);
 
-  // Every day's changes, in the order of their entries, then of their events.
+  // Every day's changes, in the order of their events, so of their entries.
   struct Day {
-    uint64_t entry, position;
+    uint64_t entry;
     std::string json;
   };
   std::vector<Day> days;
-  std::string day_prefix = DayPrefix(request_id);
-  rows.Scan(day_prefix, [&](std::string_view key, std::string_view day_value) {
-    auto parts = SplitDayKey(key.substr(day_prefix.size()));
-    if (!parts) return true;
-    ForEachDayChange(day_value, [&](const DayChange& c) {
-      Json day{{"child_id", std::string(parts->first)},
-               {"activity_id", std::string(parts->second)},
-               {"date", DayText(c.day)},
-               {"state", std::string(OutcomeName(c.outcome))}};
-      if (!c.reason.empty()) day["reason"] = std::string(c.reason);
-      days.push_back({c.entry, c.position, Dump(day)});
-    });
-    return true;
-  });
-  std::sort(days.begin(), days.end(), [](const Day& a, const Day& b) {
-    return std::tie(a.entry, a.position) < std::tie(b.entry, b.position);
+  auto pairs = f.Pairs();
+  ForEachDayChange(f.changes, f.created, [&](const DayChange& c) {
+    if (c.pair >= pairs.size()) return;
+    Json day{{"child_id", std::string(pairs[c.pair].first)},
+             {"activity_id", std::string(pairs[c.pair].second)},
+             {"date", DayText(c.day)},
+             {"state", std::string(OutcomeName(c.outcome))}};
+    if (!c.reason.empty()) day["reason"] = std::string(c.reason);
+    days.push_back({c.entry, Dump(day)});
   });
   auto next_day = days.begin();
   std::string prefix = HistoryPrefix(request_id);
@@ -1087,32 +1164,32 @@ std::vector<QueuedRequest> RequestsView::Queue(const events::ViewReader& rows,
     if (!kind.empty() && KindName(index.kind) != kind) return true;
     bool match = activity_id.empty() && !day;
     QueuedRequest q;
-    std::string prefix = DayPrefix(value);
-    rows.Scan(prefix, [&](std::string_view day_key, std::string_view day_value) {
-      auto parts = SplitDayKey(day_key.substr(prefix.size()));
-      if (!parts) return true;
-      // Each day's last change, in the order of their first.
-      std::vector<DayChange> last;
-      ForEachDayChange(day_value, [&](const DayChange& c) {
-        auto found = std::find_if(last.begin(), last.end(),
-                                  [&](const DayChange& l) { return l.day == c.day; });
-        if (found == last.end()) {
-          last.push_back(c);
-        } else {
-          *found = c;
-        }
+    auto state_row = StateRow(rows, value);
+    Folded f;
+    if (!state_row || !f.Decode(*state_row)) return true;
+    auto pairs = f.Pairs();
+    // Each day's last change.
+    std::vector<DayChange> last;
+    ForEachDayChange(f.changes, f.created, [&](const DayChange& c) {
+      if (c.pair >= pairs.size()) return;
+      auto found = std::find_if(last.begin(), last.end(), [&](const DayChange& l) {
+        return l.pair == c.pair && l.day == c.day;
       });
-      for (const DayChange& c : last) {
-        RequestDay rd{std::string(parts->first), std::string(parts->second), c.day,
-                      std::string(OutcomeName(c.outcome)), std::string(c.reason)};
-        if (rd.state == "pending" && (activity_id.empty() || rd.activity_id == activity_id) &&
-            (!day || rd.day == *day)) {
-          match = true;
-        }
-        q.days.push_back(std::move(rd));
+      if (found == last.end()) {
+        last.push_back(c);
+      } else {
+        *found = c;
       }
-      return true;
     });
+    for (const DayChange& c : last) {
+      RequestDay rd{std::string(pairs[c.pair].first), std::string(pairs[c.pair].second), c.day,
+                    std::string(OutcomeName(c.outcome)), std::string(c.reason)};
+      if (rd.state == "pending" && (activity_id.empty() || rd.activity_id == activity_id) &&
+          (!day || rd.day == *day)) {
+        match = true;
+      }
+      q.days.push_back(std::move(rd));
+    }
     if (!match) return true;
     q.position = position;
     q.created_at_us = index.at;

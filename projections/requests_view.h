@@ -71,19 +71,21 @@ struct PendingCount {
   int days = 0;      // their pending days of the activity
 };
 
-// Rows (format 3, binary; fixed-width integers little-endian in values, big-endian in keys):
+// Rows (format 4, binary; fixed-width integers little-endian in values, big-endian in keys):
 // "s/<request>" what changes of a request: its kind, a dossier change's status, its creation
 // position, its days' counts per outcome, the time, actor, type and position of its last history
 // entry (the group the next booking change of the same append joins), its pending days per
-// activity and its town updates' positions; "i/<request>" what does not: kind, creation position
-// and time, family, author; "l/<family>/<~position 8B>" the list row, inverted so a forward scan
-// is newest first: a header line of the filter fields, then the summary JSON without its day
-// counts and state, put in when read; "d/<request>/<child>\0<activity>" the changes of that
-// child's days in that activity (day, entry, event position, outcome, reason), the last of a day
-// being its outcome; "h/<request>/<position 8B>" history entries, one per append (a decision of
-// several days is one entry), JSON or, for booking changes, binary rendered when read, their days
-// taken from the days rows; "q/<position 8B>" pending requests, oldest first; "c/<activity>"
-// pending counts; "r/<account>/<request>" and "a/<account>" read markers.
+// activity, its town updates' positions, the (child, activity) pairs of its days and its days'
+// changes (pair, day, entry, outcome, reason; varints, the entry given only when it differs from
+// the previous change's), oldest first, the last of a day being its outcome: a booking change
+// reads and writes this one row of its request (and its activity's counts when they move);
+// "i/<request>" what does not change: kind, creation position and time, family, author;
+// "l/<family>/<~position 8B>" the list row, inverted so a forward scan is newest first: a header
+// line of the filter fields, then the summary JSON without its day counts and state, put in when
+// read; "h/<request>/<position 8B>" history entries, one per append (a decision of several days
+// is one entry), JSON or, for booking changes, binary rendered when read, their days taken from
+// the changes in "s/"; "q/<position 8B>" pending requests, oldest first; "c/<activity>" pending
+// counts; "r/<account>/<request>" and "a/<account>" read markers.
 //
 // An update is a change the town makes: a decision, a waiting-list promotion or a town message.
 // The events one append writes for a request count once: they share the append's time and actor
@@ -92,7 +94,7 @@ struct PendingCount {
 class RequestsView : public events::Projection {
  public:
   std::string_view name() const override { return "requests"; }
-  uint32_t format_version() const override { return 3; }
+  uint32_t format_version() const override { return 4; }
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The requests of `families` matching `filter`, newest first, created before `before_position`
