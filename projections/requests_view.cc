@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -47,6 +48,13 @@ void AppendFixed(std::string& out, T v) {
     bytes[i] = static_cast<char>(u & 0xff);
   }
   out.append(bytes, sizeof(T));
+}
+template <class T>
+void WriteFixed(char* p, T v) {
+  auto u = static_cast<std::make_unsigned_t<T>>(v);
+  for (size_t i = 0; i < sizeof(T); ++i, u = static_cast<decltype(u)>(u >> 7 >> 1)) {
+    p[i] = static_cast<char>(u & 0xff);
+  }
 }
 template <class T>
 T ReadFixed(const char* p) {
@@ -305,6 +313,8 @@ void ForEachDayChange(std::string_view changes, uint64_t created, Fn&& fn) {
 // variable parts are views into the row.
 struct Folded {
   static constexpr size_t kHeaderSize = 56;
+  static constexpr size_t kCountsAt = 10;  // n
+  static constexpr size_t kGroupAt = 30;   // group_at, group_key, group_type, flags
   uint8_t kind = kReservation;
   uint8_t status = kStatusPending;
   uint64_t created = 0;
@@ -313,8 +323,12 @@ struct Folded {
   uint64_t group_key = 0;
   uint8_t group_type = kNoType;
   bool group_days = false;  // the group's entry lists days
+  bool open = false;        // its pending days differ from those counted in "c/" (see Settle)
+  bool settle = false;      // Encode counts its pending days as counted
   std::string_view group_actor;
-  std::string_view pending;  // per activity: its id (u16 length + bytes), its pending days (i32)
+  // Per activity: its id (u16 length + bytes), its pending days (i32), those counted in its row
+  // "c/<activity>" (i32).
+  std::string_view pending;
   std::string_view updates;  // the town updates' positions, u64 each
   std::string_view pairs;    // the (child, activity) pairs of its days: two u16-length strings each
   std::string_view changes;  // its days' changes (see DayChange)
@@ -328,7 +342,9 @@ struct Folded {
     group_at = in.Fixed<int64_t>();
     group_key = in.Fixed<uint64_t>();
     group_type = in.Fixed<uint8_t>();
-    group_days = in.Fixed<uint8_t>() != 0;
+    uint8_t flags = in.Fixed<uint8_t>();
+    group_days = (flags & 1) != 0;
+    open = (flags & 2) != 0;
     uint16_t actor_size = in.Fixed<uint16_t>();
     uint16_t pending_size = in.Fixed<uint16_t>();
     uint16_t updates_size = in.Fixed<uint16_t>();
@@ -387,7 +403,7 @@ struct Folded {
     AppendFixed(out, group_at);
     AppendFixed(out, group_key);
     out.push_back(static_cast<char>(group_type));
-    out.push_back(static_cast<char>(group_days ? 1 : 0));
+    out.push_back(static_cast<char>(Flags()));
     AppendFixed<uint16_t>(out, static_cast<uint16_t>(group_actor.size()));
     size_t sizes_at = out.size();
     AppendFixed<uint16_t>(out, 0);
@@ -400,18 +416,22 @@ struct Folded {
     while (!in.empty()) {
       std::string_view a = in.ShortString();
       int32_t count = in.Fixed<int32_t>();
+      int32_t counted = in.Fixed<int32_t>();
       if (!in.ok()) break;
       if (!activity.empty() && a == activity) {
         found = true;
         count = activity_pending;
       }
-      if (count == 0) continue;
+      if (settle) counted = count;
+      if (count == 0 && counted == 0) continue;
       AppendShortString(out, a);
       AppendFixed(out, count);
+      AppendFixed(out, counted);
     }
     if (!activity.empty() && !found && activity_pending != 0) {
       AppendShortString(out, activity);
       AppendFixed(out, activity_pending);
+      AppendFixed(out, settle ? activity_pending : 0);
     }
     auto set_size = [&](size_t at, size_t size) {
       out[at] = static_cast<char>(size & 0xff);
@@ -437,15 +457,21 @@ struct Folded {
     return out;
   }
 
-  int32_t PendingOf(std::string_view activity) const {
+  uint8_t Flags() const { return (group_days ? 1 : 0) | (open && !settle ? 2 : 0); }
+
+  // Calls `fn(activity, where its pending days are, its pending days, those counted in
+  // "c/<activity>")` for each activity.
+  template <class Fn>
+  void ForEachPending(Fn&& fn) const {
     Reader in(pending);
     while (!in.empty()) {
       std::string_view a = in.ShortString();
+      const char* at = a.data() + a.size();
       int32_t count = in.Fixed<int32_t>();
+      int32_t counted = in.Fixed<int32_t>();
       if (!in.ok()) break;
-      if (a == activity) return count;
+      fn(a, at, count, counted);
     }
-    return 0;
   }
 
   size_t update_count() const { return updates.size() / 8; }
@@ -741,6 +767,28 @@ void Recount(events::ViewWriter& rows, std::string_view activity, int32_t old_n,
   rows.Put(key, value);
 }
 
+// The pending counts "c/<activity>" leave out the moves of one request, the open one, named by
+// the row "u": a request's booking changes, mostly in one append, write its pending days in its
+// own row only, and the counts are read with them (see PendingByActivity). A request that opens
+// settles the one open before it: its moves go into the counts.
+constexpr std::string_view kOpenKey = "u";
+
+void Settle(events::ViewWriter& rows, std::string_view request) {
+  if (auto other = rows.Get(kOpenKey); other && *other != request) {
+    std::string key = StateKey(*other);
+    if (auto state_row = rows.Get(key)) {
+      Folded g;
+      if (g.Decode(*state_row)) {
+        g.ForEachPending([&](std::string_view activity, const char*, int32_t count,
+                             int32_t counted) { Recount(rows, activity, counted, count); });
+        g.settle = true;
+        rows.Put(key, g.Encode());
+      }
+    }
+  }
+  rows.Put(kOpenKey, request);
+}
+
 // The request's queue row follows whether it has pending days.
 void Requeue(events::ViewWriter& rows, std::string_view request, uint64_t created, bool was_queued,
              bool queued) {
@@ -757,7 +805,15 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
   if (!state_row || !f.Decode(*state_row)) return;
   std::string_view activity = View(e.activity_id());
   Outcome outcome = DayOutcome(f.kind, e);
-  int32_t old_pending = f.PendingOf(activity);
+  size_t pending_at = std::string_view::npos;  // where in the row its count is
+  int32_t old_pending = 0;
+  int32_t counted = 0;
+  f.ForEachPending([&](std::string_view a, const char* at, int32_t count, int32_t in_counts) {
+    if (a != activity) return;
+    pending_at = static_cast<size_t>(at - state_row->data());
+    old_pending = count;
+    counted = in_counts;
+  });
   int32_t new_pending = old_pending;
   bool was_queued = f.n[kPending] > 0;
 
@@ -796,10 +852,9 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
   std::string_view actor = View(event.actor());
   uint64_t update = 0;
   if (f.group_type == type && f.group_at == event.recorded_at_us() && f.group_actor == actor) {
-    if (!f.group_days) {
+    if (!f.group_days) {  // an entry without days (not a booking's): it gets them
       std::string entry_key = HistoryPrefix(request);
-      AppendBigEndian(entry_key,
-                      f.group_key);  // an entry without days (not a booking's): it gets them
+      AppendBigEndian(entry_key, f.group_key);
       if (auto value = rows.Get(entry_key)) {
         if (auto entry = ReadEntry(*value, f.group_key); entry && !value->starts_with('B')) {
           Json last = Json::parse(entry->text + "}", nullptr, false);
@@ -824,9 +879,26 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
     f.group_days = true;
     if (IsTown(type)) update = event.position();
   }
-  Recount(rows, activity, old_pending, new_pending);
+  if (new_pending != old_pending && !f.open) {
+    Settle(rows, request);
+    f.open = true;
+  }
   Requeue(rows, request, f.created, was_queued, f.n[kPending] > 0);
   DayChange change{pair, e.day(), f.group_key, outcome, View(e.reason())};
+  if (!add_pair && update == 0 && f.group_actor.data() != actor.data() &&
+      pending_at != std::string_view::npos && (new_pending != 0 || counted != 0)) {
+    // Nothing moves in the row: its fields are rewritten in place, the change added at its end.
+    std::string& row = *state_row;
+    for (size_t o = 0; o < kOutcomes; ++o) WriteFixed(&row[Folded::kCountsAt + 4 * o], f.n[o]);
+    WriteFixed(&row[Folded::kGroupAt], f.group_at);
+    WriteFixed(&row[Folded::kGroupAt + 8], f.group_key);
+    row[Folded::kGroupAt + 16] = static_cast<char>(f.group_type);
+    row[Folded::kGroupAt + 17] = static_cast<char>(f.Flags());
+    WriteFixed(&row[pending_at], new_pending);
+    AppendDayChange(row, change, f.created, last_entry);
+    rows.Put(key, row);
+    return;
+  }
   // The row is built in a buffer kept by the thread, so that its memory is reused.
   thread_local std::string row;
   f.EncodeTo(row, activity, new_pending, update, add_pair, child, &change, last_entry);
@@ -1209,16 +1281,32 @@ std::vector<QueuedRequest> RequestsView::Queue(const events::ViewReader& rows,
 }
 
 std::vector<PendingCount> RequestsView::PendingByActivity(const events::ViewReader& rows) {
-  std::vector<PendingCount> out;
+  // By activity id, as the rows "c/<activity>" sort.
+  std::map<std::string, std::pair<int32_t, int32_t>, std::less<>> counts;
   rows.Scan("c/", [&](std::string_view key, std::string_view value) {
     if (value.size() != 8) return true;
-    PendingCount count;
-    count.activity_id = std::string(key.substr(2));
-    count.requests = ReadFixed<int32_t>(value.data());
-    count.days = ReadFixed<int32_t>(value.data() + 4);
-    out.push_back(std::move(count));
+    counts.emplace(std::string(key.substr(2)), std::pair(ReadFixed<int32_t>(value.data()),
+                                                         ReadFixed<int32_t>(value.data() + 4)));
     return true;
   });
+  // The open request's moves (see Settle).
+  if (auto open = rows.Get(kOpenKey)) {
+    auto state_row = StateRow(rows, *open);
+    Folded f;
+    if (state_row && f.Decode(*state_row)) {
+      f.ForEachPending([&](std::string_view activity, const char*, int32_t count, int32_t counted) {
+        if (count == counted) return;
+        auto& [requests, days] = counts[std::string(activity)];
+        requests += (count > 0 ? 1 : 0) - (counted > 0 ? 1 : 0);
+        days += count - counted;
+      });
+    }
+  }
+  std::vector<PendingCount> out;
+  for (const auto& [activity, count] : counts) {
+    if (count.first <= 0 && count.second <= 0) continue;
+    out.push_back({activity, count.first, count.second});
+  }
   return out;
 }
 
