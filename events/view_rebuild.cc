@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -42,7 +43,7 @@ using internal::kViewPrefix;
 // Records per chunk handed to the views, and chunks a view may have waiting before the scan
 // waits for it (a few MB of records in flight).
 constexpr size_t kChunkRecords = 2048;
-constexpr size_t kMaxQueuedChunks = 16;
+constexpr size_t kMaxQueuedChunks = 64;
 // What one in-memory row costs beyond its key and value bytes (hash node, two strings'
 // headers and heap blocks), approximately.
 constexpr uint64_t kRowOverhead = 112;
@@ -117,12 +118,13 @@ absl::string_view AbslKey(std::string_view key) { return {key.data(), key.size()
 class MemoryRows : public ViewWriter {
  public:
   MemoryRows(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, rocksdb::Options table_options,
-             std::string dir, uint64_t budget)
+             std::string dir, const RebuildOptions& options)
       : db_(db),
         cf_(cf),
         table_options_(std::move(table_options)),
         dir_(std::move(dir)),
-        budget_(budget) {}
+        budget_(options.memory_per_view),
+        split_rows_(options.split_write_rows) {}
 
   void Put(std::string_view key, std::string_view value) override {
     if (auto found = rows_.find(AbslKey(key)); found != rows_.end()) {
@@ -174,34 +176,45 @@ class MemoryRows : public ViewWriter {
   }
   uint64_t files() const { return files_; }
 
-  // Writes the rows in key order as a table file, has RocksDB ingest it (synced), and forgets
-  // them. `digest` (null when rows were written out before: the digest must then read them back)
-  // gets every row.
+  // Writes the rows in key order as table files, has RocksDB ingest them (synced, atomically),
+  // and forgets them. `digest` (null when rows were written out before: the digest must then read
+  // them back) gets every row. Many rows are sorted and written in two halves, the second on a
+  // thread of its own: at the end of a rebuild the other views are done and a core is free.
   Status WriteOut(ViewDigester* digest) {
     std::vector<SortItem> sorted;
     sorted.reserve(rows_.size());
     for (const auto& row : rows_) sorted.push_back(SortItem::Of(row.first, &row.second));
-    std::sort(sorted.begin(), sorted.end());
-    std::string path = dir_ + "/rebuilt-" + std::to_string(files_) + ".sst";
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), table_options_, cf_,
-                                  /*invalidate_page_cache=*/false);
-    rocksdb::Status s = writer.Open(path);
-    for (size_t i = 0; s.ok() && i < sorted.size(); ++i) {
-      const SortItem& item = sorted[i];
-      rocksdb::Slice key(item.key.data(), item.key.size());
-      if (item.row->deleted) {
-        s = writer.Delete(key);
-        continue;
-      }
-      s = writer.Put(key, item.row->value);
-      if (digest != nullptr && item.key != kCheckpointKey) digest->Add(item.key, item.row->value);
+    std::span<SortItem> all(sorted);
+    size_t half =
+        sorted.size() >= std::max<uint64_t>(split_rows_, 2) ? sorted.size() / 2 : sorted.size();
+    std::span<SortItem> first = all.first(half);
+    std::span<SortItem> second = all.subspan(half);
+    std::string first_path = dir_ + "/rebuilt-" + std::to_string(files_) + ".sst";
+    std::string second_path = dir_ + "/rebuilt-" + std::to_string(files_) + "b.sst";
+    if (second.empty()) {
+      std::sort(sorted.begin(), sorted.end());
+    } else {
+      std::thread sorter([second] { std::sort(second.begin(), second.end()); });
+      std::sort(first.begin(), first.end());
+      sorter.join();
+      std::inplace_merge(sorted.begin(), sorted.begin() + half, sorted.end());
     }
-    if (s.ok()) s = writer.Finish();
-    if (!s.ok()) return std::unexpected(FromRocks(s, "writing " + path));
+    Status second_written;
+    std::thread writer;
+    if (!second.empty()) {
+      writer = std::thread([&] { second_written = WriteTable(second_path, second, nullptr); });
+    }
+    Status first_written = WriteTable(first_path, first, digest);
+    if (digest != nullptr) AddToDigest(second, *digest);
+    if (writer.joinable()) writer.join();
+    if (!first_written) return first_written;
+    if (!second_written) return second_written;
+    std::vector<std::string> paths = {first_path};
+    if (!second.empty()) paths.push_back(second_path);
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    s = db_->IngestExternalFile(cf_, {path}, ingest);
-    if (!s.ok()) return std::unexpected(FromRocks(s, "ingesting " + path));
+    rocksdb::Status s = db_->IngestExternalFile(cf_, paths, ingest);
+    if (!s.ok()) return std::unexpected(FromRocks(s, "ingesting " + first_path));
     ++files_;
     rows_.clear();
     bytes_ = 0;
@@ -214,9 +227,33 @@ class MemoryRows : public ViewWriter {
     std::string value;
     bool deleted;  // a tombstone hiding a row written out before
   };
+  struct SortItem;
+
+  // Writes `rows` (sorted) as the table file `path`; `digest` (may be null) gets them too.
+  Status WriteTable(const std::string& path, std::span<const SortItem> rows,
+                    ViewDigester* digest) const {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), table_options_, cf_,
+                                  /*invalidate_page_cache=*/false);
+    rocksdb::Status s = writer.Open(path);
+    for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
+      const SortItem& item = rows[i];
+      rocksdb::Slice key(item.key.data(), item.key.size());
+      s = item.row->deleted ? writer.Delete(key) : writer.Put(key, item.row->value);
+    }
+    if (s.ok()) s = writer.Finish();
+    if (!s.ok()) return std::unexpected(FromRocks(s, "writing " + path));
+    if (digest != nullptr) AddToDigest(rows, *digest);
+    return {};
+  }
+  static void AddToDigest(std::span<const SortItem> rows, ViewDigester& digest) {
+    for (const SortItem& item : rows) {
+      if (!item.row->deleted && item.key != kCheckpointKey) digest.Add(item.key, item.row->value);
+    }
+  }
+
   // A row to sort by key: the key's first 16 bytes as two integers (zero-padded, compared first,
   // without touching the key's heap block), then the whole key.
-  struct SortItem {
+  struct SortItem {  // declared above
     uint64_t head[2];
     std::string_view key;
     const Row* row;
@@ -240,6 +277,7 @@ class MemoryRows : public ViewWriter {
   rocksdb::Options table_options_;
   std::string dir_;
   uint64_t budget_;
+  uint64_t split_rows_;
   absl::flat_hash_map<std::string, Row> rows_;  // finds by string_view without a copy
   uint64_t bytes_ = 0;
   bool on_disk_ = false;  // some rows were written out
@@ -358,7 +396,7 @@ Result<std::vector<RebuildReport>> RebuildViews(
     job->rows = std::make_unique<MemoryRows>(
         job->out.db, job->out.handles[1],
         rocksdb::Options(rocksdb::DBOptions(db_options), descriptors[1].options), t.out_dir,
-        options.memory_per_view);
+        options);
     jobs.push_back(std::move(job));
   }
 

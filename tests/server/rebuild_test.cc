@@ -133,6 +133,10 @@ TEST_F(RebuildTest, EveryViewRebuiltInOneScanEqualsTheLiveOne) {
         << name;
   }
   ExpectRebuildsEqualLive(events::RebuildOptions(), out_.Sub("in-memory"));
+  // Every view's rows sorted and written in two halves, as large views' are.
+  events::RebuildOptions halves;
+  halves.split_write_rows = 2;
+  ExpectRebuildsEqualLive(halves, out_.Sub("halves"));
 }
 
 TEST_F(RebuildTest, RowsWrittenOutAfterEveryEventGiveTheSameViews) {
@@ -142,6 +146,8 @@ TEST_F(RebuildTest, RowsWrittenOutAfterEveryEventGiveTheSameViews) {
   events::RebuildOptions options;
   options.memory_per_view = 1;
   ExpectRebuildsEqualLive(options, out_.Sub("spilled"));
+  options.split_write_rows = 2;
+  ExpectRebuildsEqualLive(options, out_.Sub("spilled-halves"));
 }
 
 }  // namespace
