@@ -42,8 +42,8 @@ using internal::kViewPrefix;
 
 // Records per chunk handed to the views, and chunks a view may have waiting before the scan
 // waits for it (a few MB of records in flight).
-constexpr size_t kChunkRecords = 2048;
-constexpr size_t kMaxQueuedChunks = 64;
+constexpr size_t kChunkRecords = 4096;
+constexpr size_t kMaxQueuedChunks = 32;
 // What one in-memory row costs beyond its key and value bytes (hash node, two strings'
 // headers and heap blocks), approximately.
 constexpr uint64_t kRowOverhead = 112;
