@@ -168,7 +168,7 @@ class MemoryRows : public ViewWriter {
     return std::nullopt;
   }
 
-  bool full() const { return bytes_ >= budget_; }
+  bool full() const { return !rows_.empty() && bytes_ >= budget_; }
   // Fails when a read from disk failed: the rows applied since may be wrong.
   Status Checked() const {
     if (read_error_.ok()) return {};

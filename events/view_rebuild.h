@@ -33,7 +33,8 @@ struct RebuildTarget {
 
 struct RebuildOptions {
   // The rows one view keeps in memory (keys, values and bookkeeping, approximately). Past it, the
-  // rows are written out as a sorted table file and later reads of them go to disk.
+  // rows are written out as a sorted table file and later reads of them go to disk (0: after
+  // every event that wrote a row).
   uint64_t memory_per_view = uint64_t{512} << 20;
   // From this many rows, a view's rows are sorted and written in two halves on two threads (two
   // table files ingested together): at the end of a rebuild the lighter views are done.

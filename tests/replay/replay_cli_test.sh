@@ -43,6 +43,22 @@ for view in $views; do
   [[ -f "$dir/rebuilt/$view/CURRENT" ]] || fail "no rebuilt $view"
 done
 
+# Rows written out after every event and read back: the same views.
+out=$("$replay" rebuild --data "$dir/data" --out "$dir/spilled" --memory-mb 0 accounts planning) \
+  || fail "rebuild --memory-mb 0 exited $?"
+[[ $(grep -c '^  equal$' <<<"$out") -eq 2 ]] || fail "rebuild --memory-mb 0 digests: $out"
+[[ "$out" == *"accounts: 388 events in"*"rows written out "*" time(s) before the end"* ]] \
+  || fail "rebuild --memory-mb 0 report: $out"
+expect_usage_error() {  # a value the command line refuses: non-zero exit
+  set +e
+  "$@" >/dev/null 2>&1
+  local code=$?
+  set -e
+  [[ $code -ne 0 ]] || fail "$*: accepted"
+}
+expect_usage_error "$replay" rebuild --data "$dir/data" --out "$dir/bad" --memory-mb -1 accounts
+[[ ! -e "$dir/bad" ]] || fail "a refused --memory-mb wrote $dir/bad"
+
 out=$("$replay" rebuild --data "$dir/data" outbox) || fail "rebuild to the default place exited $?"
 ls -d "$dir/data"/rebuild-*/outbox >/dev/null || fail "no default rebuild directory: $out"
 

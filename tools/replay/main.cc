@@ -439,9 +439,10 @@ int main(int argc, char** argv) {
   uint64_t memory_mb = 512;
   rebuild
       ->add_option("--memory-mb", memory_mb,
-                   "Memory for each view's rows before they are written out early (MiB)")
+                   "Memory for each view's rows before they are written out early (MiB; 0: "
+                   "after every event, slow)")
       ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
 
   std::string swap_from;
   CLI::App* swap = cli.add_subcommand(
