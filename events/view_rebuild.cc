@@ -3,14 +3,13 @@
 // The calling thread scans the log once and copies its records into chunks; every view has a
 // thread that applies the chunks, in order, into an in-memory table of the view's rows (a hash
 // map: a view's Get is a lookup, not a RocksDB read). At the end (or when the rows outgrow their
-// memory) the rows are sorted and written as one table file, which RocksDB ingests: no
-// memtable, no write-ahead log, no compaction of rows that a later event overwrites.
+// memory) the rows are sorted and written as table files, which RocksDB ingests: no memtable,
+// no write-ahead log, no compaction of rows that a later event overwrites.
 #include "events/view_rebuild.h"
 
 #include <absl/container/flat_hash_map.h>
 #include <pthread.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 

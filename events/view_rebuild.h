@@ -45,7 +45,7 @@ struct RebuildOptions {
 // target's projection into a new RocksDB at its `out_dir` holding one column family
 // "view.<name>" and its checkpoint. The log is scanned once; each view applies it on a thread of
 // its own into an in-memory table of its rows (reads see the view's own earlier writes, as the
-// same Apply() sees them inline); the rows are then written in key order as a table file, synced
+// same Apply() sees them inline); the rows are then written in key order as table files, synced
 // and ingested. `progress(done, total)` is called from the calling thread as the slowest view
 // advances and once at the end; it may be empty. Errors: kInvalid for an empty or repeated
 // target, kAlreadyExists when an `out_dir` exists (nothing is touched), kIoError when reading or
