@@ -21,7 +21,7 @@ struct RebuildReport {
   uint64_t checkpoint = 0;  // the last position applied (0 for an empty log)
   double seconds = 0;       // from the start of the rebuild until the view's rows were on disk
                             // (creating the directory, applying, writing, syncing); not the digest
-  uint64_t spills = 0;      // table files written before the end, when rows outgrew the memory
+  uint64_t spills = 0;      // times rows were written out before the end (they outgrew memory)
   std::string digest;       // ViewDigest() of the rebuilt rows
 };
 
