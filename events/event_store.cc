@@ -384,8 +384,8 @@ class EventStore::Impl {
     for (it->Seek(EncodeBigEndian64(from)); it->Valid(); it->Next()) {
       uint64_t position = DecodeBigEndian64(std::string_view(it->key().data(), it->key().size()));
       if (position > to) break;
-      view.projection->Apply(*flatbuffers::GetRoot<schema::EventRecord>(it->value().data()),
-                             writer);
+      const auto& event = *flatbuffers::GetRoot<schema::EventRecord>(it->value().data());
+      if (view.projection->Folds(event.payload_type())) view.projection->Apply(event, writer);
       last = position;
       if (++in_batch == kCatchUpBatch) {
         if (auto s = flush(false); !s) return s;
@@ -667,7 +667,9 @@ UnsyncedBatch EventStore::Write(std::span<const AppendRequest> requests, bool sy
         batch.Put(im.streams, StreamKey(append.stream, version), position_key);
         const auto& view_record = *flatbuffers::GetRoot<schema::EventRecord>(record.data());
         for (size_t v = 0; v < im.views.size(); ++v) {
-          im.views[v].projection->Apply(view_record, writers[v]);
+          Projection& projection = *im.views[v].projection;
+          if (projection.Folds(view_record.payload_type()))
+            projection.Apply(view_record, writers[v]);
         }
         result.positions.push_back(position);
         ++events_written;

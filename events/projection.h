@@ -44,6 +44,13 @@ class Projection {
   // recorded, the view's rows are dropped at Open and rebuilt from the start of the log. Bump it
   // whenever Apply() writes rows that older read code could not read (or the reverse).
   virtual uint32_t format_version() const { return 1; }
+  // Whether events of `type` can change the view's rows. The store and the rebuild call Apply()
+  // only for those (a rebuild skips the others without reading them), so a view that declares
+  // fewer types than it folds is wrong everywhere, never only in one place. Default: every type.
+  virtual bool Folds(schema::Payload type) const {
+    (void)type;
+    return true;
+  }
   virtual void Apply(const schema::EventRecord& event, ViewWriter& rows) = 0;
 };
 

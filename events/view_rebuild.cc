@@ -14,6 +14,7 @@
 #include <rocksdb/table.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +27,7 @@
 #include <set>
 #include <span>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "events/view_digest.h"
@@ -48,6 +50,9 @@ constexpr size_t kMaxQueuedChunks = 32;
 constexpr uint64_t kRowOverhead = 112;
 
 using Clock = std::chrono::steady_clock;
+
+static_assert(std::is_same_v<std::underlying_type_t<schema::Payload>, uint8_t>,
+              "the rebuild keeps a flag per payload type in an array of 256");
 
 // An open RocksDB with its column family handles, closed on destruction.
 struct OpenDb {
@@ -92,17 +97,22 @@ rocksdb::ReadOptions LatestState(DbViewReader::Pin*) { return rocksdb::ReadOptio
 struct Chunk {
   std::string bytes;
   std::vector<size_t> offsets;
+  std::vector<schema::Payload> types;  // each record's, read without touching the record
+  uint64_t last_position = 0;
 
   Chunk() {
     bytes.reserve(kChunkRecords * 256);
     offsets.reserve(kChunkRecords);
+    types.reserve(kChunkRecords);
   }
 
-  void Add(std::string_view record) {
+  void Add(std::string_view record, const schema::EventRecord& event) {
     size_t at = (bytes.size() + 7) & ~size_t{7};
     bytes.resize(at);
     bytes.append(record);
     offsets.push_back(at);
+    types.push_back(event.payload_type());
+    last_position = event.position();
   }
   const schema::EventRecord& operator[](size_t i) const {
     return *flatbuffers::GetRoot<schema::EventRecord>(bytes.data() + offsets[i]);
@@ -327,16 +337,20 @@ struct ViewJob {
   Status status;
 
   void Run(Feed& feed, size_t index, Clock::time_point start) {
+    std::array<bool, 256> folds;  // by payload type: Folds(), asked once
+    for (size_t t = 0; t < folds.size(); ++t) {
+      folds[t] = projection->Folds(static_cast<schema::Payload>(t));
+    }
     while (std::shared_ptr<const Chunk> chunk = feed.Next(index)) {
       if (!status) continue;  // drain the feed after a failure
       try {
         for (size_t i = 0; status && i < chunk->offsets.size(); ++i) {
-          const schema::EventRecord& event = (*chunk)[i];
-          projection->Apply(event, *rows);
-          report.checkpoint = event.position();
+          if (!folds[static_cast<uint8_t>(chunk->types[i])]) continue;
+          projection->Apply((*chunk)[i], *rows);
           status = rows->Checked();
           if (status && rows->full()) status = rows->WriteOut(nullptr);
         }
+        report.checkpoint = chunk->last_position;
       } catch (const std::exception& e) {
         status = Fail(ErrorCode::kInternal,
                       std::string(projection->name()) + " failed to apply an event: " + e.what());
@@ -423,8 +437,9 @@ Result<std::vector<RebuildReport>> RebuildViews(
     if (progress) progress(slowest(), total);
   };
   Status scanned = source.ScanRecords(1, [&](std::string_view record) {
-    if (flatbuffers::GetRoot<schema::EventRecord>(record.data())->position() > total) return false;
-    chunk->Add(record);
+    const auto& event = *flatbuffers::GetRoot<schema::EventRecord>(record.data());
+    if (event.position() > total) return false;
+    chunk->Add(record, event);
     if (chunk->offsets.size() == kChunkRecords) publish();
     return true;
   });

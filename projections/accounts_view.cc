@@ -204,6 +204,26 @@ std::string_view StreamEntityId(std::string_view stream_id) {
 
 uint32_t AccountsView::format_version() const { return kFormatVersion; }
 
+bool AccountsView::Folds(schema::Payload type) const {
+  switch (type) {
+    case schema::Payload::AccountRegistered:
+    case schema::Payload::ActivationIssued:
+    case schema::Payload::PasswordResetIssued:
+    case schema::Payload::AccountActivated:
+    case schema::Payload::SessionStarted:
+    case schema::Payload::SessionEnded:
+    case schema::Payload::LoginFailed:
+    case schema::Payload::AccountLocked:
+    case schema::Payload::AccountUnlocked:
+    case schema::Payload::PasswordChanged:
+    case schema::Payload::Subscribed:
+    case schema::Payload::Unsubscribed:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void AccountsView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   std::string_view stream = event.stream_id()->string_view();
   if (!stream.starts_with("account-")) return;

@@ -43,6 +43,7 @@ class AccountsView : public events::Projection {
   std::string_view name() const override { return "accounts"; }
   // 2: compact binary rows (1 was JSON).
   uint32_t format_version() const override;
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   static std::optional<AccountRow> Account(const events::ViewReader& rows, std::string_view id);

@@ -668,6 +668,8 @@ bool IsDossierEvent(schema::Payload type) {
 
 }  // namespace
 
+bool DossierView::Folds(schema::Payload type) const { return IsDossierEvent(type); }
+
 void DossierView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   if (!IsDossierEvent(event.payload_type())) return;
   std::string family(StreamEntityId(Str(event.stream_id())));

@@ -30,6 +30,7 @@ class DossierView : public events::Projection {
   std::string_view name() const override { return "dossier"; }
   // 2: one row per member and per change instead of the whole file's state and its renderings.
   uint32_t format_version() const override { return 2; }
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The version of the file of `family_id` (its ETag; changes with every change to the file),

@@ -22,6 +22,12 @@ FamilyRow ToRow(const Json& j) {
 
 }  // namespace
 
+bool FamiliesView::Folds(schema::Payload type) const {
+  return type == schema::Payload::FamilyRegistered ||
+         type == schema::Payload::SubscriberCodeChanged || type == schema::Payload::Subscribed ||
+         type == schema::Payload::Unsubscribed;
+}
+
 void FamiliesView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   std::string_view stream = event.stream_id()->string_view();
   int64_t at = event.recorded_at_us();

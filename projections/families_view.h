@@ -21,6 +21,7 @@ struct FamilyRow {
 class FamiliesView : public events::Projection {
  public:
   std::string_view name() const override { return "families"; }
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   static std::optional<FamilyRow> Family(const events::ViewReader& rows, std::string_view id);

@@ -13,6 +13,10 @@ using events::Str;
 
 }  // namespace
 
+bool OutboxView::Folds(schema::Payload type) const {
+  return type == schema::Payload::MailQueued || type == schema::Payload::MailDelivered;
+}
+
 void OutboxView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   if (event.payload_type() == schema::Payload::MailQueued) {
     const auto* e = event.payload_as_MailQueued();

@@ -24,6 +24,7 @@ struct PendingMail {
 class OutboxView : public events::Projection {
  public:
   std::string_view name() const override { return "outbox"; }
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // Up to `limit` undelivered mails, oldest first.
