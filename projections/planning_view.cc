@@ -273,6 +273,21 @@ std::string PlanningChild::name() const {
                              : first_name + " " + last_name;
 }
 
+bool PlanningView::Folds(schema::Payload type) const {
+  switch (type) {
+    case schema::Payload::ActivityDefined:
+    case schema::Payload::ChildEnrolled:
+    case schema::Payload::EnrolmentChanged:
+    case schema::Payload::BookingChanged:
+    case schema::Payload::MemberAdded:
+    case schema::Payload::SectionUpdated:
+    case schema::Payload::MemberRemoved:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void PlanningView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   switch (event.payload_type()) {
     case schema::Payload::ActivityDefined: {

@@ -74,6 +74,7 @@ class PlanningView : public events::Projection {
   std::string_view name() const override { return "planning"; }
   // 2: a month's cells in one row (1: a row per cell).
   uint32_t format_version() const override { return 2; }
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The activity's latest definition; nullopt if it was never defined.

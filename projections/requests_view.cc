@@ -1052,6 +1052,25 @@ void ApplyChangeOutcome(const schema::EventRecord& event, events::ViewWriter& ro
 
 }  // namespace
 
+bool RequestsView::Folds(schema::Payload type) const {
+  switch (type) {
+    case schema::Payload::BookingChanged:
+    case schema::Payload::RequestSubmitted:
+    case schema::Payload::RequestCancelled:
+    case schema::Payload::RequestMessage:
+    case schema::Payload::ChangeProposed:
+    case schema::Payload::ChangeApproved:
+    case schema::Payload::ChangeRejected:
+    case schema::Payload::ChangeWithdrawn:
+    case schema::Payload::ChangeSuperseded:
+    case schema::Payload::RequestRead:
+    case schema::Payload::AllRequestsRead:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void RequestsView::Apply(const schema::EventRecord& event, events::ViewWriter& rows) {
   switch (event.payload_type()) {
     case schema::Payload::BookingChanged:

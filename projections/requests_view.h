@@ -95,6 +95,7 @@ class RequestsView : public events::Projection {
  public:
   std::string_view name() const override { return "requests"; }
   uint32_t format_version() const override { return 4; }
+  bool Folds(schema::Payload type) const override;
   void Apply(const schema::EventRecord& event, events::ViewWriter& rows) override;
 
   // The requests of `families` matching `filter`, newest first, created before `before_position`
