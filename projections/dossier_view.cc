@@ -20,6 +20,7 @@
 #include "projections/accounts_view.h"
 #include "projections/json_row.h"
 #include "projections/json_text.h"
+#include "projections/row_bytes.h"
 #include "schemas/dossier_catalogue.h"
 
 namespace portail::projections {
@@ -41,16 +42,6 @@ std::string PendingKey(std::string_view family, std::string_view change) {
 std::string ClosedPrefix(std::string_view family) { return "x/" + std::string(family) + "/"; }
 std::string ClosedKey(std::string_view family, std::string_view change) {
   return ClosedPrefix(family) + std::string(change);
-}
-std::string BigEndian(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-  return out;
-}
-uint64_t FromBigEndian(std::string_view bytes) {
-  uint64_t v = 0;
-  for (char c : bytes.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
 }
 std::string HistoryPrefix(std::string_view family) { return "h/" + std::string(family) + "/"; }
 constexpr std::string_view kQueuePrefix = "q/";

@@ -8,6 +8,7 @@
 
 #include "events/stored_event.h"
 #include "projections/accounts_view.h"
+#include "projections/row_bytes.h"
 
 namespace portail::projections {
 namespace {
@@ -18,20 +19,6 @@ using events::StrView;
 constexpr std::string_view kActivitiesVersionKey = "g";
 constexpr std::string_view kActivityPrefix = "a/";
 
-// Appends the last `bytes` bytes of `v`, big-endian.
-void AppendBigEndian(std::string& out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::string BigEndian(uint64_t v, int bytes) {
-  std::string out;
-  AppendBigEndian(out, v, bytes);
-  return out;
-}
-uint64_t FromBigEndian(std::string_view bytes) {
-  uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
-}
 // A day as 4 bytes that sort as the days do (the sign bit flipped).
 std::string DayBytes(int day) { return BigEndian(static_cast<uint32_t>(day) ^ 0x80000000u, 4); }
 int DayFromBytes(std::string_view bytes) {

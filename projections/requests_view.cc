@@ -14,32 +14,16 @@
 
 #include "events/stored_event.h"
 #include "projections/accounts_view.h"
+#include "projections/row_bytes.h"
 
 namespace portail::projections {
 namespace {
 
 using Json = nlohmann::json;
+using events::StrView;
 
-std::string_view View(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : s->string_view();
-}
-
-// Fixed-width integers: big-endian where they sort in keys, little-endian inside values.
-void AppendBigEndian(std::string& out, uint64_t v) {
-  char bytes[8];
-  for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<char>(v & 0xff);
-  out.append(bytes, 8);
-}
-std::string BigEndian(uint64_t v) {
-  std::string out;
-  AppendBigEndian(out, v);
-  return out;
-}
-uint64_t FromBigEndian(std::string_view bytes) {
-  uint64_t v = 0;
-  for (char c : bytes.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
-}
+// Fixed-width integers: big-endian where they sort in keys (projections/row_bytes.h),
+// little-endian inside values.
 template <class T>
 void AppendFixed(std::string& out, T v) {
   auto u = static_cast<std::make_unsigned_t<T>>(v);
@@ -224,7 +208,7 @@ Json Person(std::string_view id, std::string_view name) {
   return Json{{"id", std::string(id)}, {"name", std::string(name)}};
 }
 Json Person(const schema::EventRecord& event, const flatbuffers::String* name) {
-  return Person(StreamEntityId(View(event.actor())), View(name));
+  return Person(StreamEntityId(StrView(event.actor())), StrView(name));
 }
 
 // A day's outcome for the request it belongs to.
@@ -798,12 +782,12 @@ void Requeue(events::ViewWriter& rows, std::string_view request, uint64_t create
 
 void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged& e,
                   events::ViewWriter& rows) {
-  std::string_view request = View(e.request_id());
+  std::string_view request = StrView(e.request_id());
   std::string key = StateKey(request);
   auto state_row = rows.Get(key);
   Folded f;
   if (!state_row || !f.Decode(*state_row)) return;
-  std::string_view activity = View(e.activity_id());
+  std::string_view activity = StrView(e.activity_id());
   Outcome outcome = DayOutcome(f.kind, e);
   size_t pending_at = std::string_view::npos;  // where in the row its count is
   int32_t old_pending = 0;
@@ -818,7 +802,7 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
   bool was_queued = f.n[kPending] > 0;
 
   // The day's last change is its outcome until now.
-  std::string_view child = View(e.child_id());
+  std::string_view child = StrView(e.child_id());
   auto [pair, known] = f.PairOf(child, activity);
   bool add_pair = !known;
   int old_outcome = -1;
@@ -849,7 +833,7 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
       break;
   }
   // Merged into the last entry when of the same append (same type, time and actor).
-  std::string_view actor = View(event.actor());
+  std::string_view actor = StrView(event.actor());
   uint64_t update = 0;
   if (f.group_type == type && f.group_at == event.recorded_at_us() && f.group_actor == actor) {
     if (!f.group_days) {  // an entry without days (not a booking's): it gets them
@@ -871,7 +855,7 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
     AppendBigEndian(entry_key, event.position());
     rows.Put(entry_key, BookingEntryRow(event.recorded_at_us(), type,
                                         e.cause() == schema::BookingCause::Promoted,
-                                        StreamEntityId(actor), View(e.by_name())));
+                                        StreamEntityId(actor), StrView(e.by_name())));
     f.group_type = type;
     f.group_at = event.recorded_at_us();
     f.group_actor = actor;
@@ -884,7 +868,7 @@ void ApplyBooking(const schema::EventRecord& event, const schema::BookingChanged
     f.open = true;
   }
   Requeue(rows, request, f.created, was_queued, f.n[kPending] > 0);
-  DayChange change{pair, e.day(), f.group_key, outcome, View(e.reason())};
+  DayChange change{pair, e.day(), f.group_key, outcome, StrView(e.reason())};
   if (!add_pair && update == 0 && f.group_actor.data() != actor.data() &&
       pending_at != std::string_view::npos && (new_pending != 0 || counted != 0)) {
     // Nothing moves in the row: its fields are rewritten in place, the change added at its end.
@@ -916,7 +900,7 @@ void NewEntry(events::ViewWriter& rows, std::string_view request, Folded& f,
   rows.Put(key, EntryRow(event.recorded_at_us(), entry));
   f.group_type = type;
   f.group_at = event.recorded_at_us();
-  f.group_actor = View(event.actor());
+  f.group_actor = StrView(event.actor());
   f.group_key = event.position();
   f.group_days = days;
   if (IsTown(type)) *update = event.position();
@@ -942,8 +926,8 @@ void Create(events::ViewWriter& rows, const schema::EventRecord& event, std::str
                                                children, std::move(summary)));
   std::string queue_id = AsJsonText(id);
   std::string queue_family = AsJsonText(family);
-  std::string by_id = AsJsonText(StreamEntityId(View(event.actor())));
-  std::string by_name_text = AsJsonText(View(by_name));
+  std::string by_id = AsJsonText(StreamEntityId(StrView(event.actor())));
+  std::string by_name_text = AsJsonText(StrView(by_name));
   Index index{kind,  f.created,   event.recorded_at_us(), family, queue_id, queue_family,
               by_id, by_name_text};
   rows.Put(IndexKey(id), index.Encode());
@@ -984,22 +968,22 @@ void ApplySubmitted(const schema::EventRecord& event, const schema::RequestSubmi
   }
   Json entry{{"days", Json::array()}, {"not_taken", not_taken}};
   uint8_t kind = e.kind() == schema::RequestKind::Absence ? kAbsence : kReservation;
-  Create(rows, event, View(e.request_id()), View(e.family_id()), kind, e.by_name(),
+  Create(rows, event, StrView(e.request_id()), StrView(e.family_id()), kind, e.by_name(),
          std::to_string(e.from()), std::to_string(e.to()), children_field, std::move(summary),
          std::move(entry));
 }
 
 void ApplyChangeProposed(const schema::EventRecord& event, const schema::ChangeProposed& e,
                          events::ViewWriter& rows) {
-  std::string_view family = StreamEntityId(View(event.stream_id()));
+  std::string_view family = StreamEntityId(StrView(event.stream_id()));
   Json summary{{"change_kind", e.kind() == schema::ChangeKind::AddMember ? "add_member" : "update"},
                {"member_id", events::Str(e.member_id())}};
   Json sections = Json::array();
   if (e.sections()) {
     for (const auto* s : *e.sections()) sections.push_back(events::Str(s->section()));
   }
-  Create(rows, event, View(e.change_id()), family, kDossierChange, e.by_name(), "", "",
-         View(e.member_id()), std::move(summary), Json{{"sections", sections}});
+  Create(rows, event, StrView(e.change_id()), family, kDossierChange, e.by_name(), "", "",
+         StrView(e.member_id()), std::move(summary), Json{{"sections", sections}});
 }
 
 // An event that adds an entry to an existing request (a message, a cancellation, a dossier
@@ -1022,20 +1006,20 @@ void ApplyChangeOutcome(const schema::EventRecord& event, events::ViewWriter& ro
   std::string_view reason;
   Json entry = Json::object();
   if (const auto* e = event.payload_as_ChangeApproved()) {
-    change_id = View(e->change_id());
+    change_id = StrView(e->change_id());
     status = kStatusAccepted;
     by_name = e->by_name();
   } else if (const auto* e = event.payload_as_ChangeRejected()) {
-    change_id = View(e->change_id());
+    change_id = StrView(e->change_id());
     status = kStatusRefused;
     by_name = e->by_name();
-    reason = View(e->reason());
+    reason = StrView(e->reason());
   } else if (const auto* e = event.payload_as_ChangeWithdrawn()) {
-    change_id = View(e->change_id());
+    change_id = StrView(e->change_id());
     status = kStatusCancelled;
     by_name = e->by_name();
   } else if (const auto* e = event.payload_as_ChangeSuperseded()) {
-    change_id = View(e->change_id());
+    change_id = StrView(e->change_id());
     status = kStatusSuperseded;
     entry["superseded_by"] = events::Str(e->by_change_id());
   } else {
@@ -1081,14 +1065,14 @@ void RequestsView::Apply(const schema::EventRecord& event, events::ViewWriter& r
       return;
     case schema::Payload::RequestCancelled: {
       const auto* e = event.payload_as_RequestCancelled();
-      ApplyEntry(event, View(e->request_id()), kCancelledEntry,
+      ApplyEntry(event, StrView(e->request_id()), kCancelledEntry,
                  Json{{"by", Person(event, e->by_name())}, {"days", Json::array()}}, std::nullopt,
                  rows);
       return;
     }
     case schema::Payload::RequestMessage: {
       const auto* e = event.payload_as_RequestMessage();
-      ApplyEntry(event, View(e->request_id()), e->from_town() ? kTownMessage : kFamilyMessage,
+      ApplyEntry(event, StrView(e->request_id()), e->from_town() ? kTownMessage : kFamilyMessage,
                  Json{{"by", Person(event, e->by_name())},
                       {"from_town", e->from_town()},
                       {"text", events::Str(e->text())}},
@@ -1106,13 +1090,13 @@ void RequestsView::Apply(const schema::EventRecord& event, events::ViewWriter& r
       return;
     case schema::Payload::RequestRead: {
       const auto* e = event.payload_as_RequestRead();
-      RaiseMarker(rows, ReadPrefix(View(e->account_id())) + events::Str(e->request_id()),
+      RaiseMarker(rows, ReadPrefix(StrView(e->account_id())) + events::Str(e->request_id()),
                   e->up_to_position());
       return;
     }
     case schema::Payload::AllRequestsRead: {
       const auto* e = event.payload_as_AllRequestsRead();
-      RaiseMarker(rows, AllReadKey(View(e->account_id())), e->up_to_position());
+      RaiseMarker(rows, AllReadKey(StrView(e->account_id())), e->up_to_position());
       return;
     }
     default:
